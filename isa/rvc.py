@@ -1,0 +1,6 @@
+"""RV32C compressed instructions (filled in below)."""
+from __future__ import annotations
+
+from .spec import Instr
+
+RVC: list[Instr] = []
