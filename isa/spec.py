@@ -183,6 +183,19 @@ class Instr:
                 return op
         return None
 
+    def encode(self, **operands: int) -> int:
+        """Instruction word for the given operand values (slot name -> value).
+
+        Raises ``ValueError`` naming the operand when a value does not fit its field.
+        """
+        word = self.match
+        for op in self.operands:
+            value = operands.get(op.slot, 0)
+            if not op.fits(value):
+                raise ValueError(f"{self.name}: {op.slot} = {value} does not fit its field")
+            word |= op.insert(value)
+        return word
+
     def syntax_tokens(self) -> list[str]:
         """Operand tokens of the assembly syntax, in order (``"imm(rs1!)"`` -> imm, rs1)."""
         import re

@@ -1,0 +1,142 @@
+"""The ``hetsoc`` command line.
+
+Every failure the user can cause (a bad file, an illegal instruction, an access outside memory,
+a program that does not stop) is reported as one line on stderr with a non-zero exit status;
+Python tracebacks are shown only with ``HETSOC_DEBUG=1``.
+
+Exit status: the program's exit code for ``exec`` runs that end through ``tohost``;
+1 for a run that ended abnormally or bad input; 2 for command-line usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _cmd_exec(args: argparse.Namespace) -> int:
+    from isa.elf import load_elf
+
+    from .iss import Core
+
+    image = load_elf(args.program)
+    core = Core(image)
+    trace = open(args.trace, "w") if args.trace else None
+    try:
+        result = core.run(max_cycles=args.max_cycles, trace=trace)
+    finally:
+        if trace:
+            trace.close()
+    if args.signature:
+        sig = core.signature()
+        if sig is None:
+            raise UserError(f"{args.program}: no begin_signature/end_signature symbols")
+        Path(args.signature).write_text("".join(f"{w:08x}\n" for w in sig))
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    if not result.ok:
+        print(f"hetsoc: error: {result.message}", file=sys.stderr)
+        return 1
+    if not args.json:
+        print(result.message)
+    return result.exit_code & 0xFF if result.exit_code & 0xFF else (1 if result.exit_code else 0)
+
+
+def _cmd_asm(args: argparse.Namespace) -> int:
+    from isa.assembler import assemble
+    from isa.elf_writer import write_elf
+
+    src = Path(args.source)
+    try:
+        text = src.read_text()
+    except OSError as e:
+        raise UserError(f"{src}: cannot read: {e.strerror}") from None
+    image = assemble(text, filename=str(src))
+    out = Path(args.output or src.with_suffix(".elf"))
+    write_elf(image, out)
+    print(f"{out}: entry 0x{image.entry:08x}, "
+          f"{sum(len(s.data) for s in image.segments)} bytes in {len(image.segments)} segment(s)")
+    return 0
+
+
+def _cmd_disasm(args: argparse.Namespace) -> int:
+    from isa.disassembler import disassemble
+    from isa.elf import load_elf
+
+    image = load_elf(args.program)
+    names = {}
+    for name, addr in image.symbols.items():
+        if not name.startswith(("$", ".")) and not name.endswith(".o"):
+            names.setdefault(addr, name)
+    for seg in image.segments:
+        if not seg.executable and not args.all:
+            continue
+        for addr, length, word, text in disassemble(seg.data, seg.addr):
+            if addr in names:
+                print(f"\n{addr:08x} <{names[addr]}>:")
+            raw = f"{word:08x}" if length == 4 else f"{word:04x}    "
+            print(f"{addr:8x}:\t{raw}\t{text}")
+    return 0
+
+
+class UserError(ValueError):
+    """Bad input reported as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``hetsoc`` command."""
+    p = argparse.ArgumentParser(prog="hetsoc", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("exec", help="run a RISC-V ELF on a cycle-exact CV32E40P core")
+    e.add_argument("program", help="RV32 little-endian ELF executable")
+    e.add_argument("--signature", metavar="FILE",
+                   help="write the words between begin_signature and end_signature")
+    e.add_argument("--json", action="store_true", help="print cycles, instructions, exit code")
+    e.add_argument("--max-cycles", type=_int, default=10**9, metavar="N",
+                   help="stop with an error after N cycles (default 1e9)")
+    e.add_argument("--trace", metavar="FILE", help="write an instruction trace")
+    e.set_defaults(func=_cmd_exec)
+
+    a = sub.add_parser("asm", help="assemble a GNU-as source into an ELF")
+    a.add_argument("source")
+    a.add_argument("-o", "--output", metavar="FILE")
+    a.set_defaults(func=_cmd_asm)
+
+    d = sub.add_parser("disasm", help="disassemble the executable segments of an ELF")
+    d.add_argument("program")
+    d.add_argument("--all", action="store_true", help="also non-executable segments")
+    d.set_defaults(func=_cmd_disasm)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hetsoc`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("hetsoc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - every failure becomes one line
+        if os.environ.get("HETSOC_DEBUG"):
+            raise
+        known = isinstance(e, (ValueError, OSError, RuntimeError))
+        text = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if not known:
+            text = f"internal error ({type(e).__name__}: {text}); rerun with HETSOC_DEBUG=1"
+        print(f"hetsoc: error: {text}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Generate the Numba-compiled instruction-set simulator from the instruction tables.
+
+Every 32-bit instruction in ``isa.tables.EXEC`` contributes its ``sem`` snippet to one leaf of a
+binary dispatch tree over the op id, so each behaviour is written once (in the table) and the
+dispatch covers the table exactly (checked here at generation time).  The generated module is
+written to a cache directory named by the hash of its source and imported from there, so that
+Numba's on-disk cache (``cache=True``) survives between processes: only the first run on a
+machine pays the compile time.
+
+The generated ``run`` executes instructions of one core until a stop condition (see
+``soc.core_state.STOP_*``), a cycle limit or an instruction budget, applying the timing rules of
+``soc.core_timing``.  It is the inner loop of both ``hetsoc exec`` and the cluster engine.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+import textwrap
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+from isa.tables import EXEC, OP_ID, exec_instr
+
+HELPER_MODULES = ("isa.semantics", "isa.xpulp_semantics")
+
+
+def cache_dir() -> Path:
+    """Where generated modules (and their Numba caches) live."""
+    d = os.environ.get("HETSOC_CACHE_DIR")
+    path = Path(d) if d else Path.home() / ".cache" / "hetsoc"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _split_args(s: str) -> list[str]:
+    """Split a macro argument list on top-level commas."""
+    out, depth, cur = [], 0, ""
+    for ch in s:
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+_MACRO = re.compile(r"^(\s*)(?:(\w+)\s*=\s*)?(LOAD|STORE|CSR|TRAP|MRET)\((.*)\)\s*$")
+
+
+_NPC = re.compile(r"^(\s*)npc\s*=(?!=)")
+
+
+def _expand_line(line: str) -> list[str]:
+    m = _MACRO.match(line)
+    if not m:
+        jm = _NPC.match(line)
+        # Any control transfer sets ``taken`` (a branch to the next address is still taken).
+        return [line, f"{jm.group(1)}taken = 1"] if jm else [line]
+    ind, target, macro, args = m.group(1), m.group(2), m.group(3), _split_args(m.group(4))
+    if macro == "LOAD":
+        addr, size, signed = args
+        return [ind + s for s in (
+            f"_a = ({addr}) & 0xFFFFFFFF",
+            f"_o = translate(mem, _a, {size})",
+            "if _o < 0:",
+            f"    fault = {STOP_LOAD}",
+            "    fault_addr = _a",
+            "else:",
+            f"    {target} = read_mem(mem, _o, {size}, {signed})",
+            f"    mis = is_misaligned(_a, {size})",
+        )]
+    if macro == "STORE":
+        addr, size, value = args
+        return [ind + s for s in (
+            f"_a = ({addr}) & 0xFFFFFFFF",
+            "if _a == mem.tohost:",
+            f"    stop_after = {STOP_TOHOST}",
+            f"    stop_arg = ({value}) & 0xFFFFFFFF",
+            "else:",
+            f"    _o = translate(mem, _a, {size})",
+            "    if _o < 0:",
+            f"        fault = {STOP_STORE}",
+            "        fault_addr = _a",
+            "    else:",
+            f"        write_mem(mem, _o, {size}, {value})",
+            f"        mis = is_misaligned(_a, {size})",
+        )]
+    if macro == "CSR":
+        op, num, value, do_write = args
+        return [ind + s for s in (
+            f"_old, _ok = csr_read(st, c, {num}, now + stall)",
+            "if not _ok:",
+            "    trap = 2",
+            "else:",
+            f"    if {do_write}:",
+            f"        _v = ({value}) & 0xFFFFFFFF",
+            f"        if {op} == 1:",
+            "            _v = _old | _v",
+            f"        elif {op} == 2:",
+            "            _v = _old & ~_v",
+            f"        if not csr_write(st, c, {num}, _v, now + stall):",
+            "            trap = 2",
+            f"    {target} = _old",
+        )]
+    if macro == "TRAP":
+        return [f"{ind}trap = {args[0]}"]
+    # MRET
+    return [ind + s for s in (
+        "npc = st.csr[c, CSR_MEPC]",
+        "_ms = st.csr[c, CSR_MSTATUS]",
+        "st.csr[c, CSR_MSTATUS] = (_ms & ~0x8) | ((_ms >> 4) & 0x8) | 0x80",
+        "is_mret = 1",
+        "taken = 1",
+    )]
+
+
+from .core_state import STOP_LOAD_FAULT as STOP_LOAD  # noqa: E402
+from .core_state import STOP_STORE_FAULT as STOP_STORE  # noqa: E402
+from .core_state import STOP_TOHOST  # noqa: E402
+
+
+def _leaf(ins) -> list[str]:
+    body = textwrap.dedent(ins.sem).strip("\n").splitlines() or ["pass"]
+    out: list[str] = [f"# {ins.name}: {ins.syntax}"]
+    for line in body:
+        out.extend(_expand_line(line))
+    return out
+
+
+def _tree(ops: list[tuple[int, list[str]]], indent: int) -> list[str]:
+    pad = "    " * indent
+    if len(ops) <= 3:
+        lines: list[str] = []
+        for k, (op, body) in enumerate(ops):
+            kw = "if" if k == 0 else "elif"
+            lines.append(f"{pad}{kw} op == {op}:")
+            lines.extend(f"{pad}    {b}" for b in body)
+        return lines
+    mid = len(ops) // 2
+    return ([f"{pad}if op < {ops[mid][0]}:"] + _tree(ops[:mid], indent + 1)
+            + [f"{pad}else:"] + _tree(ops[mid:], indent + 1))
+
+
+#: Extensions whose pure instructions stay inline in the main loop (the hottest ops).
+INLINE_EXTENSIONS = ("rv32i", "rv32m")
+#: Maximum number of ops per out-of-line function (keeps every function quick to compile).
+CHUNK_OPS = 48
+_EFFECT = re.compile(r"\b(LOAD|STORE|CSR|TRAP|MRET|npc|st|res2)\b")
+
+
+def is_pure(ins) -> bool:
+    """True if the snippet only computes ``res`` from operands (no memory, control or state)."""
+    return not _EFFECT.search(ins.sem)
+
+
+def _chunk_function(k: int, ops: list[tuple[int, list[str]]]) -> str:
+    body = "\n".join(_tree(ops, 1))
+    return (f"@njit(cache=True)\n"
+            f"def pure_{k}(op, rs1v, rs2v, rs3v, rdv, imm, imm2, pc):\n"
+            f"    res = np.int64(0)\n{body}\n    return res\n")
+
+
+def generate_source() -> str:
+    """Source of the simulator module for the current instruction tables.
+
+    Ops with side effects and the pure RV32IM ops are dispatched inline in ``run``; the other
+    pure ops (most of XpulpV2) are dispatched in out-of-line functions of ``CHUNK_OPS`` ops
+    each, selected through the ``PURE_CHUNK`` table.
+    """
+    inline, outline = [], []
+    for ins in EXEC:
+        if not ins.sem:
+            raise ValueError(f"{ins.name} ({ins.ext}) has no semantics snippet")
+        entry = (OP_ID[id(ins)], _leaf(ins))
+        (outline if is_pure(ins) and ins.ext not in INLINE_EXTENSIONS else inline).append(entry)
+    covered = sorted(o for o, _ in inline + outline)
+    assert covered == list(range(1, len(EXEC) + 1)), "dispatch must cover the table exactly"
+    chunks = [outline[i:i + CHUNK_OPS] for i in range(0, len(outline), CHUNK_OPS)]
+    chunk_of = [-1] * (len(EXEC) + 1)
+    for k, ch in enumerate(chunks):
+        for op, _ in ch:
+            chunk_of[op] = k
+    calls = [(k, [f"res = pure_{k}(op, rs1v, rs2v, rs3v, rdv, imm, imm2, pc)"])
+             for k in range(len(chunks))]
+    call_tree = [line.replace("op == ", "ch == ").replace("op < ", "ch < ")
+                 for line in _tree(calls, 4)] if calls else ["                pass"]
+    dispatch = "\n".join(
+        ["            ch = PURE_CHUNK[op]", "            if ch >= 0:"] + call_tree
+        + ["            else:"] + _tree(inline, 4))
+    functions = "\n\n".join(_chunk_function(k, ch) for k, ch in enumerate(chunks))
+    template = (Path(__file__).with_name("core_template.py")).read_text()
+    imports = "\n".join(f"from {m} import *  # noqa: F401,F403" for m in HELPER_MODULES
+                        if importlib.util.find_spec(m) is not None)
+    constants = "\n".join(
+        [f"{n.upper()}_OP = {OP_ID[id(exec_instr(n))]}" for n in ("div", "rem")]
+        + [f"PURE_CHUNK = np.array({chunk_of}, np.int64)", "", "", functions])
+    return (template.replace("# @@HELPERS@@", imports).replace("# @@CONSTANTS@@", constants)
+            .replace("# @@DISPATCH@@", dispatch))
+
+
+@lru_cache(maxsize=None)
+def core_module() -> ModuleType:
+    """Import (generating on first use) the simulator module for the current tables."""
+    src = generate_source()
+    digest = hashlib.sha256(src.encode()).hexdigest()[:16]
+    name = f"hetsoc_core_{digest}"
+    path = cache_dir() / f"{name}.py"
+    if not path.exists() or path.read_text() != src:
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(src)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
