@@ -24,11 +24,9 @@ def _int(text: str) -> int:
 
 
 def _cmd_exec(args: argparse.Namespace) -> int:
-    from isa.elf import load_elf
+    from .iss import Core, load_program
 
-    from .iss import Core
-
-    image = load_elf(args.program)
+    image = load_program(args.program)
     core = Core(image)
     trace = open(args.trace, "w") if args.trace else None
     try:
@@ -98,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("exec", help="run a RISC-V ELF on a cycle-exact CV32E40P core")
-    e.add_argument("program", help="RV32 little-endian ELF executable")
+    e.add_argument("program", help="RV32 little-endian ELF executable, or an assembly source (.S)")
     e.add_argument("--signature", metavar="FILE",
                    help="write the words between begin_signature and end_signature")
     e.add_argument("--json", action="store_true", help="print cycles, instructions, exit code")

@@ -188,10 +188,31 @@ def run_image(image: Image, *, max_cycles: int = DEFAULT_MAX_CYCLES,
     return Core(image, regions).run(max_cycles=max_cycles, trace=trace)
 
 
+ASM_SUFFIXES = (".S", ".s", ".asm")
+
+
+def load_program(path: str | Path) -> Image:
+    """An ELF executable, or an assembly source (``.S``/``.s``) assembled with the default
+    layout of ``isa.assembler`` (entry ``_start`` at 0x80, ``tohost`` at 0x20000004)."""
+    path = Path(path)
+    if path.suffix in ASM_SUFFIXES:
+        from isa.assembler import assemble
+
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise ValueError(f"{path}: cannot read: {e.strerror}") from None
+        image = assemble(text, filename=str(path))
+        image.source = str(path)
+        return image
+    return load_elf(path)
+
+
 def run_elf(path: str | Path, **kwargs) -> ExecResult:
-    """Load the ELF at ``path`` and run it on one core (keyword arguments as :func:`run_image`)."""
-    return run_image(load_elf(path), **kwargs)
+    """Load the program at ``path`` (see :func:`load_program`) and run it on one core
+    (keyword arguments as :func:`run_image`)."""
+    return run_image(load_program(path), **kwargs)
 
 
-__all__ = ["Core", "DEFAULT_REGIONS", "ExecResult", "SimError", "run_elf", "run_image",
-           "STOP_NONE"]
+__all__ = ["Core", "DEFAULT_REGIONS", "ExecResult", "SimError", "load_program", "run_elf",
+           "run_image", "STOP_NONE"]

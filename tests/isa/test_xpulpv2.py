@@ -121,7 +121,8 @@ def test_every_encoding_decodes_to_itself() -> None:
             got = decode(word)
             assert got is not None, f"{ins.name}: {word:#010x} illegal"
             dins, dvals = got
-            assert dins is ins, f"{word:#010x}: {ins.name} {ins.syntax} -> {dins.name} {dins.syntax}"
+            assert dins is ins, (f"{word:#010x}: {ins.name} {ins.syntax} -> "
+                                 f"{dins.name} {dins.syntax}")
             assert dvals == vals
             if k == 0:  # the Numba decoder agrees (op id and every slot)
                 out = decode_expanded(word)
@@ -471,7 +472,7 @@ def test_documented_edge_cases() -> None:
     assert _res("pv.avgu.h", rs1v=0xFFFF0003 - (1 << 32), rs2v=0x00010001) == 0x00000002
     assert _res("pv.avgu.b", rs1v=0x000000FF, rs2v=0x00000003) == 0x00000001
     # lane overflow wraps; abs of the most negative lane stays
-    assert _res("pv.add.b", rs1v=0x7F7FFF80 , rs2v=0x01810180) == 0x80000000
+    assert _res("pv.add.b", rs1v=0x7F7FFF80, rs2v=0x01810180) == 0x80000000
     assert _res("pv.abs.h", rs1v=0x80000001 - (1 << 32)) == 0x80000001
     # SIMD shifts take the amount modulo the lane width
     assert _res("pv.sll.h", rs1v=0x00010001, rs2v=0x00110010) == 0x00020001
@@ -502,7 +503,8 @@ def test_documented_edge_cases() -> None:
     # dot products: signedness per operand, accumulator wraps
     assert s32(_res("pv.dotsp.b", rs1v=-1, rs2v=0x01010101)) == -4
     assert _res("pv.dotusp.b", rs1v=-1, rs2v=0x01010101) == 4 * 255
-    assert _res("pv.sdotup.h", rs1v=-1, rs2v=-1, rdv=0x7FFFFFFF) == (0x7FFFFFFF + 2 * 0xFFFF ** 2) & M32
+    want = (0x7FFFFFFF + 2 * 0xFFFF ** 2) & M32
+    assert _res("pv.sdotup.h", rs1v=-1, rs2v=-1, rdv=0x7FFFFFFF) == want
     # p.mac / p.msu use the full 32-bit product
     assert _res("p.mac", rs1v=0x10000, rs2v=0x10000, rdv=5) == 5
     assert s32(_res("p.msu", rs1v=3, rs2v=4, rdv=2)) == -10
