@@ -13,6 +13,10 @@ field, ...).  Encoding choices that follow the RTL rather than gvsoc:
   ...) and the ``N`` forms; the ``N`` forms carry ``nonzero=("imm",)`` so that each word decodes
   to exactly one entry.
 
+The register-offset stores keep the documented funct7 = 0000000 although the RTL ignores those
+bits.  Left out as not part of PULP V2 (GAP8 / later additions the astral RTL also decodes):
+``pv.pack.h.h`` (funct7 1101001), ``p.bitrev``, the complex and ``.div2/4/8`` SIMD ops.
+
 Operand conventions: pc-relative hardware-loop and branch targets are stored in bytes (the
 half-word fields are described with ``value_lsb = 1``), so snippets add ``imm``/``imm2`` to ``pc``
 directly.  Bit-field instructions hold ``Is3`` (field size - 1, bits 29:25) in ``imm`` and
