@@ -38,7 +38,8 @@ from functools import lru_cache
 from . import tables
 from .csr import CSR_NUMBERS
 from .image import Image, Segment
-from .spec import IMM_B, IMM_I, IMM_J, IMM_S, IMM_U, REGISTER_SLOTS, Instr, Operand
+from .registers import ABI_NAMES, REGISTERS  # noqa: F401  (re-exported)
+from .spec import IMM_B, IMM_I, IMM_J, IMM_S, IMM_U, REGISTER_SLOTS, EncodingError, Instr, Operand
 
 
 class AsmError(ValueError):
@@ -49,16 +50,6 @@ class _NoMatch(Exception):
     """An operand list does not fit one candidate encoding (internal)."""
 
 
-# =============================================================================================
-# Registers
-# =============================================================================================
-
-ABI_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2",
-             "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9",
-             "s10", "s11", "t3", "t4", "t5", "t6")
-REGISTERS: dict[str, int] = {f"x{i}": i for i in range(32)}
-REGISTERS.update({name: i for i, name in enumerate(ABI_NAMES)})
-REGISTERS["fp"] = 8
 
 MASK32 = 0xFFFFFFFF
 MASK64 = (1 << 64) - 1
@@ -553,15 +544,12 @@ def slot_to_asm(op: Operand, v: int) -> int:
 def encode(ins: Instr, slots: dict[str, int]) -> int:
     """Encode ``ins`` with operand slot values ``slots`` (raises ``_NoMatch`` if one does not
     fit)."""
-    word = ins.match
-    for op in ins.operands:
-        v = slots.get(op.slot, 0)
-        if not op.fits(v):
-            raise _NoMatch(_range_message(op, v))
-        if op.slot in ins.nonzero and v == 0:
-            raise _NoMatch(f"{ins.name}: {op.slot} must be non-zero")
-        word |= op.insert(v)
-    return word
+    try:
+        return ins.encode(**slots)
+    except EncodingError as e:
+        if e.reason == "range":
+            raise _NoMatch(_range_message(e.operand, e.value)) from None
+        raise _NoMatch(str(e)) from None
 
 
 def _range_message(op: Operand, v: int) -> str:

@@ -68,6 +68,14 @@ ICLASSES = (
 )
 
 
+class EncodingError(ValueError):
+    """An operand value that an encoding cannot hold (``reason``: "range" or "nonzero")."""
+
+    def __init__(self, message: str, operand: "Operand", value: int, reason: str) -> None:
+        super().__init__(message)
+        self.operand, self.value, self.reason = operand, value, reason
+
+
 @dataclass(frozen=True)
 class Operand:
     """Where one operand lives inside the instruction word.
@@ -186,13 +194,18 @@ class Instr:
     def encode(self, **operands: int) -> int:
         """Instruction word for the given operand values (slot name -> value).
 
-        Raises ``ValueError`` naming the operand when a value does not fit its field.
+        Raises :class:`EncodingError` naming the operand when a value does not fit its field or
+        is zero where the encoding reserves zero (``nonzero``).
         """
         word = self.match
         for op in self.operands:
             value = operands.get(op.slot, 0)
             if not op.fits(value):
-                raise ValueError(f"{self.name}: {op.slot} = {value} does not fit its field")
+                raise EncodingError(f"{self.name}: {op.slot} = {value} does not fit its field",
+                                    op, value, "range")
+            if op.slot in self.nonzero and value == 0:
+                raise EncodingError(f"{self.name}: {op.slot} must be non-zero", op, value,
+                                    "nonzero")
             word |= op.insert(value)
         return word
 

@@ -12,22 +12,20 @@ from typing import TextIO
 
 import numpy as np
 
-from isa.csr import csr_name  # noqa: F401  (re-exported for trace users)
 from isa.elf import load_elf
 from isa.image import Image
+from isa.registers import ABI_NAMES
 from isa.tables import decode_tables, exec_info
 
 from .core_codegen import core_module
 from .core_state import (
     COUNTER_NAMES, STOP_ARG, STOP_CHUNK, STOP_EBREAK, STOP_ECALL, STOP_FETCH_FAULT, STOP_ILLEGAL,
-    STOP_LOAD_FAULT, STOP_MAX_CYCLES, STOP_NAMES, STOP_NONE, STOP_PC, STOP_REASON,
+    STOP_LOAD_FAULT, STOP_MAX_CYCLES, STOP_NAMES, STOP_PC, STOP_REASON,
     STOP_STORE_FAULT, STOP_TOHOST, CoreState, new_state,
 )
 from .core_timing import SLOW_CSR_TABLE
 from .memory import Memory, Region, build_memory, load_image, read_bytes
 
-ABI_NAMES = ("zero ra sp gp tp t0 t1 t2 s0 s1 a0 a1 a2 a3 a4 a5 a6 a7 s2 s3 s4 s5 s6 s7 s8 s9 "
-             "s10 s11 t3 t4 t5 t6").split()
 
 #: Default memory map of ``hetsoc exec``: 1 MiB at 0 (riscv-tests / calibration programs) and
 #: the cluster's L1 and L2 windows, all ideal.
@@ -38,10 +36,6 @@ DEFAULT_REGIONS = (
 )
 DEFAULT_MAX_CYCLES = 10**9
 TRACE_CHUNK = 4096
-
-
-class SimError(RuntimeError):
-    """A run that ended abnormally; the message is one line naming core, pc and cause."""
 
 
 @dataclass
@@ -214,5 +208,5 @@ def run_elf(path: str | Path, **kwargs) -> ExecResult:
     return run_image(load_program(path), **kwargs)
 
 
-__all__ = ["Core", "DEFAULT_REGIONS", "ExecResult", "SimError", "load_program", "run_elf",
-           "run_image", "STOP_NONE"]
+__all__ = ["Core", "DEFAULT_REGIONS", "ExecResult", "load_program", "run_elf",
+           "run_image"]

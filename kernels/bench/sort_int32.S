@@ -23,7 +23,7 @@
  *   word 7 : 0
  * Conventions (entry, link.ld, tohost) as in /work/shared/calibration/cv32e40p/README.md.
  */
-    .equ REPS, 180
+    .equ REPS, 250
     .equ NELEM, 300
     .equ VSHIFT, 20
     .equ INS_MAX, 12
