@@ -12,7 +12,9 @@ Before the kernels, the start-up cost of the simulator is measured once per proc
 * ``core_module_s``   -- ``soc.core_codegen.core_module()``: generate / import the core module;
 * ``warmup_run_s``    -- building a core and running a 10-instruction program: this is where
   Numba compiles ``run`` (or loads it from its on-disk cache);
-* ``compile_load_s``  -- ``core_module_s + warmup_run_s``.
+* ``compile_load_s``  -- ``core_module_s + warmup_run_s``;
+* ``cold_start_s``    -- ``import_s + compile_load_s`` + assembly and first run of the first
+  kernel: the time from nothing to the first benchmark result.
 
 ``--cold`` repeats the whole measurement in a subprocess whose ``HETSOC_CACHE_DIR`` and
 ``NUMBA_CACHE_DIR`` point to a fresh temporary directory, so nothing can come from a cache:
@@ -181,6 +183,11 @@ def measure(args: argparse.Namespace) -> dict:
     load_before = load_average()
     startup, assemble, Core = measure_startup()
     kernels = [measure_kernel(k, args.reps, args.runs, assemble, Core) for k in args.kernels]
+    if kernels:
+        k0 = kernels[0]
+        startup["cold_start_s"] = round(startup["import_s"] + startup["compile_load_s"]
+                                        + k0["assemble_s"] + k0["first_run_s"], 4)
+        startup["cold_start_kernel"] = k0["kernel"]
     return {
         "host": {
             "machine": platform.machine(), "python": platform.python_version(),
@@ -219,6 +226,9 @@ def print_report(data: dict, title: str) -> None:
     print(f"   import {s['import_s']:.3f} s, core_module() {s['core_module_s']:.3f} s, "
           f"warm-up run {s['warmup_run_s']:.3f} s -> compile/load {s['compile_load_s']:.3f} s "
           f"(Numba cache: {s['numba_cache']})")
+    if "cold_start_s" in s:
+        print(f"   cold start = import + compile/load + assemble + first run of "
+              f"{s['cold_start_kernel']}: {s['cold_start_s']:.3f} s")
     if "subprocess_wall_s" in data:
         print(f"   whole subprocess wall time {data['subprocess_wall_s']:.3f} s")
     hdr = (f"   {'kernel':<20}{'REPS':>6}{'instret':>12}{'cycles':>12}{'CPI':>7}{'asm s':>8}"

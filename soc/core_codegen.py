@@ -26,6 +26,11 @@ from types import ModuleType
 from isa.tables import EXEC, OP_ID, exec_instr
 
 HELPER_MODULES = ("isa.semantics", "isa.xpulp_semantics")
+#: Modules whose compiled code ends up inside the generated module.  Numba's cache only checks
+#: the generated file itself, so their source is hashed into it: editing any of them yields a
+#: new module (and a fresh compile) instead of stale cached machine code.
+DEPENDENCIES = HELPER_MODULES + ("isa.decoder", "isa.tables", "soc.memory", "soc.core_csr",
+                                 "soc.core_timing", "soc.core_state", "soc.core_codegen")
 
 
 def cache_dir() -> Path:
@@ -69,13 +74,22 @@ def _expand_line(line: str) -> list[str]:
         addr, size, signed = args
         return [ind + s for s in (
             f"_a = ({addr}) & 0xFFFFFFFF",
-            f"_o = translate(mem, _a, {size})",
-            "if _o < 0:",
+            f"_r = region_index(mem, _a, {size})",
+            "if _r >= 0 and mem.off[_r] >= 0:",
+            f"    {target} = read_mem(mem, mem.off[_r] + _a - mem.base[_r], {size}, {signed})",
+            f"    mis = is_misaligned(_a, {size})",
+            "    lat = mem.lat[_r]",
+            "elif st.mmio[c, MMIO_READY] != 0:",
+            f"    {target} = st.mmio[c, MMIO_VALUE]",
+            "    st.mmio[c, MMIO_READY] = 0",
+            "elif _r >= 0:",
+            f"    fault = {STOP_MMIO}",
+            "    fault_addr = _a",
+            "    st.mmio[c, MMIO_ADDR] = _a",
+            f"    st.mmio[c, MMIO_INFO] = {size} | (0x200 if ic == IC_ELW else 0)",
+            "else:",
             f"    fault = {STOP_LOAD}",
             "    fault_addr = _a",
-            "else:",
-            f"    {target} = read_mem(mem, _o, {size}, {signed})",
-            f"    mis = is_misaligned(_a, {size})",
         )]
     if macro == "STORE":
         addr, size, value = args
@@ -85,13 +99,22 @@ def _expand_line(line: str) -> list[str]:
             f"    stop_after = {STOP_TOHOST}",
             f"    stop_arg = ({value}) & 0xFFFFFFFF",
             "else:",
-            f"    _o = translate(mem, _a, {size})",
-            "    if _o < 0:",
+            f"    _r = region_index(mem, _a, {size})",
+            "    if _r >= 0 and mem.off[_r] >= 0:",
+            f"        write_mem(mem, mem.off[_r] + _a - mem.base[_r], {size}, {value})",
+            f"        mis = is_misaligned(_a, {size})",
+            "        lat = mem.lat[_r]",
+            "    elif st.mmio[c, MMIO_READY] != 0:",
+            "        st.mmio[c, MMIO_READY] = 0",
+            "    elif _r >= 0:",
+            f"        fault = {STOP_MMIO}",
+            "        fault_addr = _a",
+            "        st.mmio[c, MMIO_ADDR] = _a",
+            f"        st.mmio[c, MMIO_INFO] = {size} | 0x100",
+            f"        st.mmio[c, MMIO_VALUE] = ({value}) & 0xFFFFFFFF",
+            "    else:",
             f"        fault = {STOP_STORE}",
             "        fault_addr = _a",
-            "    else:",
-            f"        write_mem(mem, _o, {size}, {value})",
-            f"        mis = is_misaligned(_a, {size})",
         )]
     if macro == "CSR":
         op, num, value, do_write = args
@@ -123,6 +146,7 @@ def _expand_line(line: str) -> list[str]:
 
 
 from .core_state import STOP_LOAD_FAULT as STOP_LOAD  # noqa: E402
+from .core_state import STOP_MMIO  # noqa: E402
 from .core_state import STOP_STORE_FAULT as STOP_STORE  # noqa: E402
 from .core_state import STOP_TOHOST  # noqa: E402
 
@@ -151,6 +175,8 @@ def _tree(ops: list[tuple[int, list[str]]], indent: int) -> list[str]:
 
 #: Extensions whose pure instructions stay inline in the main loop (the hottest ops).
 INLINE_EXTENSIONS = ("rv32i", "rv32m")
+#: Indentation level (in 4-space steps) of the dispatch marker inside ``run``.
+DISPATCH_INDENT = 3
 #: Maximum number of ops per out-of-line function (keeps every function quick to compile).
 CHUNK_OPS = 48
 _EFFECT = re.compile(r"\b(LOAD|STORE|CSR|TRAP|MRET|npc|st|res2)\b")
@@ -166,6 +192,25 @@ def _chunk_function(k: int, ops: list[tuple[int, list[str]]]) -> str:
     return (f"@njit(cache=True)\n"
             f"def pure_{k}(op, rs1v, rs2v, rs3v, rdv, imm, imm2, pc):\n"
             f"    res = np.int64(0)\n{body}\n    return res\n")
+
+
+_ACCESS = re.compile(r"\b(LOAD|STORE)\((.*)\)")
+
+
+def _addr_function() -> str:
+    """``addr_of(op, rs1v, rs2v, rs3v, imm) -> (address, size)`` of every load/store op, from
+    the same LOAD/STORE macro arguments the dispatch uses (size 0 for other ops)."""
+    leaves = []
+    for ins in EXEC:
+        m = _ACCESS.search(ins.sem)
+        if m:
+            args = _split_args(m.group(2))
+            leaves.append((OP_ID[id(ins)], [f"return {args[0]}, {args[1]}"]))
+    leaves.sort()
+    body = "\n".join(_tree(leaves, 1))
+    return ("@njit(cache=True)\n"
+            "def addr_of(op, rs1v, rs2v, rs3v, imm):\n"
+            f"{body}\n    return np.int64(0), 0\n")
 
 
 def generate_source() -> str:
@@ -190,20 +235,28 @@ def generate_source() -> str:
             chunk_of[op] = k
     calls = [(k, [f"res = pure_{k}(op, rs1v, rs2v, rs3v, rdv, imm, imm2, pc)"])
              for k in range(len(chunks))]
+    level = DISPATCH_INDENT
+    pad = "    " * level
     call_tree = [line.replace("op == ", "ch == ").replace("op < ", "ch < ")
-                 for line in _tree(calls, 4)] if calls else ["                pass"]
-    dispatch = "\n".join(
-        ["            ch = PURE_CHUNK[op]", "            if ch >= 0:"] + call_tree
-        + ["            else:"] + _tree(inline, 4))
-    functions = "\n\n".join(_chunk_function(k, ch) for k, ch in enumerate(chunks))
+                 for line in _tree(calls, level + 1)] if calls else [pad + "    pass"]
+    dispatch = "\n".join([pad + "ch = PURE_CHUNK[op]", pad + "if ch >= 0:"] + call_tree
+                          + [pad + "else:"] + _tree(inline, level + 1))
+    functions = "\n\n".join([_chunk_function(k, ch) for k, ch in enumerate(chunks)]
+                              + [_addr_function()])
     template = (Path(__file__).with_name("core_template.py")).read_text()
     imports = "\n".join(f"from {m} import *  # noqa: F401,F403" for m in HELPER_MODULES
                         if importlib.util.find_spec(m) is not None)
     constants = "\n".join(
         [f"{n.upper()}_OP = {OP_ID[id(exec_instr(n))]}" for n in ("div", "rem")]
         + [f"PURE_CHUNK = np.array({chunk_of}, np.int64)", "", "", functions])
-    return (template.replace("# @@HELPERS@@", imports).replace("# @@CONSTANTS@@", constants)
-            .replace("# @@DISPATCH@@", dispatch))
+    deps = hashlib.sha256()
+    for name in DEPENDENCIES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            deps.update(Path(spec.origin).read_bytes())
+    header = f"# generated by soc.core_codegen; dependencies sha256 {deps.hexdigest()}\n"
+    return header + (template.replace("# @@HELPERS@@", imports)
+                     .replace("# @@CONSTANTS@@", constants).replace("# @@DISPATCH@@", dispatch))
 
 
 @lru_cache(maxsize=None)

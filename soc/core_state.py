@@ -11,7 +11,16 @@ import numpy as np
 
 from isa.spec import ICLASSES
 
-CoreState = namedtuple("CoreState", "x pc cycle instret csr hwl hz stop cnt")
+CoreState = namedtuple("CoreState", "x pc cycle instret csr hwl hz stop cnt xtra mmio")
+
+# --- mmio columns: the peripheral-access replay protocol --------------------------------------
+# An access to a peripheral window stops the core (STOP_MMIO) without committing anything and
+# records the access; the device model answers and sets MMIO_READY (and MMIO_VALUE for a load);
+# the instruction is then executed again and takes the answer instead of touching memory.
+MMIO_READY = 0
+MMIO_VALUE = 1     # load: value returned by the device; store: value written by the core
+MMIO_ADDR = 2
+MMIO_INFO = 3      # size | 0x100 if store | 0x200 if p.elw
 
 # --- csr columns (internal slots, not CSR numbers) ---------------------------------------------
 CSR_MSTATUS = 0
@@ -57,11 +66,13 @@ STOP_STORE_FAULT = 7   # arg = address
 STOP_FETCH_FAULT = 8   # arg = address
 STOP_MMIO = 9          # access to a peripheral window (cluster engine handles it)
 STOP_CHUNK = 10        # the requested instruction budget ran out
+STOP_EXIT = 11         # end-of-computation: the cluster program finished (arg = exit status)
 STOP_NAMES = {
     STOP_NONE: "running", STOP_TOHOST: "tohost", STOP_MAX_CYCLES: "max-cycles",
     STOP_ILLEGAL: "illegal-instruction", STOP_ECALL: "ecall", STOP_EBREAK: "ebreak",
     STOP_LOAD_FAULT: "load-access-fault", STOP_STORE_FAULT: "store-access-fault",
     STOP_FETCH_FAULT: "fetch-access-fault", STOP_MMIO: "mmio", STOP_CHUNK: "chunk",
+    STOP_EXIT: "exit",
 }
 # stop columns
 STOP_REASON = 0
@@ -86,12 +97,13 @@ CNT_LOADS = NICLASS + 10
 CNT_STORES = NICLASS + 11
 CNT_HWLOOP_JUMPS = NICLASS + 12
 CNT_TRAPS = NICLASS + 13
-NCNT = NICLASS + 14
+CNT_SLEEP = NICLASS + 14           # cycles spent clock-gated (p.elw on the event unit)
+NCNT = NICLASS + 15
 COUNTER_NAMES = (
     [f"instr_{c}" for c in ICLASSES]
     + ["stall_load_use", "stall_waw", "stall_jalr", "stall_branch", "stall_jump",
        "stall_multicycle", "stall_misaligned", "stall_csr", "stall_fence", "stall_memory",
-       "loads", "stores", "hwloop_jumps", "traps"]
+       "loads", "stores", "hwloop_jumps", "traps", "sleep_cycles"]
 )
 assert len(COUNTER_NAMES) == NCNT
 
@@ -108,6 +120,8 @@ def new_state(ncores: int, boot_pc: int = 0, hartid_base: int = 0) -> CoreState:
         hz=np.zeros((ncores, NHZ), np.int64),
         stop=np.zeros((ncores, 4), np.int64),
         cnt=np.zeros((ncores, NCNT), np.int64),
+        xtra=np.zeros(ncores, np.int64),
+        mmio=np.zeros((ncores, 4), np.int64),
     )
     st.csr[:, CSR_MCOUNTINHIBIT] = 0xFFFFFFFF & ~2   # all counters inhibited (bit 1 reserved)
     st.csr[:, CSR_MSTATUS] = 0x1800                  # MPP = machine

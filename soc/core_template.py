@@ -15,6 +15,7 @@ from soc.core_state import (
     CNT_STALL_JALR, CNT_STALL_JUMP, CNT_STALL_LOAD_USE, CNT_STALL_MISALIGNED, CNT_STALL_MULTI,
     CNT_STALL_WAW, CNT_STORES, CNT_TRAPS, CSR_MCAUSE, CSR_MEPC, CSR_MSTATUS, CSR_MTVAL, CSR_MTVEC,
     CSR_MTVEC_SET, HZ_ALU_RD, HZ_ALU_RD2, HZ_LINK, HZ_LOAD_RD, HZ_LOAD_RD2, HZ_MULTI,
+    CNT_STALL_MEM, MMIO_ADDR, MMIO_INFO, MMIO_READY, MMIO_VALUE,
     STOP_ARG, STOP_CHUNK, STOP_EBREAK, STOP_ECALL, STOP_FETCH_FAULT, STOP_ILLEGAL,
     STOP_MAX_CYCLES, STOP_PC, STOP_RAW, STOP_REASON,
 )
@@ -23,7 +24,7 @@ from soc.core_timing import (
     IC_MULH, IC_STORE, IC_SYSTEM, MRET_CYCLES, SLOW_CSR_CYCLES, TAKEN_BRANCH_CYCLES,
     TRAP_ENTRY_CYCLES, div_cycles, is_misaligned,
 )
-from soc.memory import read_mem, region_index, translate, write_mem
+from soc.memory import read_mem, region_index, translate, write_mem  # noqa: F401
 # @@HELPERS@@
 
 # @@CONSTANTS@@
@@ -120,6 +121,7 @@ def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
         stop_after = 0
         stop_arg = 0
         mis = 0
+        lat = 0
         is_mret = 0
         taken = 0
         rs1v = np.int64(0)
@@ -245,7 +247,11 @@ def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
         elif is_mret != 0:
             cost = MRET_CYCLES + _is32_at(mem, npc)
             cnt[c, CNT_STALL_JUMP] += cost - 1
-        cost += stall
+        extra = st.xtra[c] + lat
+        if extra != 0:
+            st.xtra[c] = 0
+            cnt[c, CNT_STALL_MEM] += extra
+        cost += stall + extra
         cnt[c, CNT_STALL_LOAD_USE] += stall_lu
         cnt[c, CNT_STALL_WAW] += stall_waw
         cnt[c, CNT_STALL_JALR] += stall_jalr

@@ -28,7 +28,7 @@ KIND_PERIPH = 3   # memory-mapped registers: accesses leave the cycle engine
 
 KIND_NAMES = {"ram": KIND_RAM, "tcdm": KIND_TCDM, "l2": KIND_L2, "periph": KIND_PERIPH}
 
-Memory = namedtuple("Memory", "data data16 data32 base size off kind dec tohost")
+Memory = namedtuple("Memory", "data data16 data32 base size off kind lat dec tohost")
 
 
 class MemoryError_(ValueError):
@@ -43,6 +43,7 @@ class Region:
     base: int
     size_bytes: int
     kind: str = "ram"
+    latency_cycles: int = 0     # extra cycles per data access (e.g. L2 seen from the cluster)
 
     def __post_init__(self) -> None:
         if self.kind not in KIND_NAMES:
@@ -70,6 +71,7 @@ def build_memory(regions: list[Region], tohost: int = -1) -> Memory:
     base = np.array([r.base for r in regions], np.int64)
     size = np.array([r.size_bytes for r in regions], np.int64)
     kind = np.array([KIND_NAMES[r.kind] for r in regions], np.int64)
+    lat = np.array([r.latency_cycles for r in regions], np.int64)
     off = np.full(len(regions), -1, np.int64)
     pos = 0
     for i, r in enumerate(regions):
@@ -77,8 +79,8 @@ def build_memory(regions: list[Region], tohost: int = -1) -> Memory:
             off[i] = pos
             pos += r.size_bytes
     dec = np.zeros((data.size // 2, DECODED_FIELDS), np.int32)
-    return Memory(data, data.view(np.uint16), data.view(np.uint32), base, size, off, kind, dec,
-                  np.int64(tohost))
+    return Memory(data, data.view(np.uint16), data.view(np.uint32), base, size, off, kind, lat,
+                  dec, np.int64(tohost))
 
 
 def load_image(mem: Memory, image: Image) -> None:
@@ -102,6 +104,20 @@ def region_index(mem, addr: int, size: int) -> int:
         if 0 <= d and d + size <= mem.size[r]:
             return r
     return -1
+
+
+@njit(cache=True)
+def is_periph(mem, addr: int, size: int) -> bool:
+    """Whether ``[addr, addr + size)`` lies in a peripheral window."""
+    r = region_index(mem, addr, size)
+    return r >= 0 and mem.kind[r] == KIND_PERIPH
+
+
+@njit(cache=True)
+def access_latency(mem, addr: int) -> int:
+    """Extra cycles of a data access at ``addr`` (0 for ideal memory and TCDM)."""
+    r = region_index(mem, addr, 1)
+    return mem.lat[r] if r >= 0 else 0
 
 
 @njit(cache=True)

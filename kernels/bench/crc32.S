@@ -80,7 +80,10 @@ _start:
     csrr s6, mcycle
     csrr s7, minstret
     la   s0, crc_table
+    .option push
+    .option norvc                # 32-bit li: code layout independent of REPS
     li   s2, REPS
+    .option pop
     li   s3, 0                   # chained CRC (zlib convention: value after the final xor)
     li   s4, 0                   # bytes processed
 .Lcrc_rep:
@@ -120,7 +123,10 @@ _start:
     not  s3, a3
     li   t0, MSG_BYTES
     add  s4, s4, t0
+    .option push
+    .option norvc                # 32-bit li: code layout independent of REPS
     li   t0, REPS
+    .option pop
     bne  s2, t0, 1f
     sw   s3, 0(t4)               # first repetition: plain CRC-32 of the message
 1:  addi s2, s2, -1

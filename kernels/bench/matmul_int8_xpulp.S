@@ -63,11 +63,15 @@ gen_inputs:
     addi a1, a1, -1
     bnez a1, 1b
 
+    addi sp, sp, -16             # counter start values live on the stack (all s regs busy)
     csrr s0, mcycle
     csrr s1, minstret
-    sw   s0, -16(sp)
-    sw   s1, -12(sp)
-    li   s2, REPS                # repetition counter
+    sw   s0, 0(sp)
+    sw   s1, 4(sp)
+    .option push
+    .option norvc                # 32-bit li: code layout independent of REPS
+    li   s2, REPS
+    .option pop
     li   t0, K/4                 # inner hardware-loop count (read by every lp.setup 0)
 
 .Lmm_rep:
@@ -165,8 +169,9 @@ gen_inputs:
 
     csrr t5, mcycle
     csrr t6, minstret
-    lw   s0, -16(sp)
-    lw   s1, -12(sp)
+    lw   s0, 0(sp)
+    lw   s1, 4(sp)
+    addi sp, sp, 16
     sub  t5, t5, s0
     sub  t6, t6, s1
 

@@ -46,7 +46,10 @@ _start:
 
     csrr s6, mcycle
     csrr s7, minstret
-    li   s2, REPS                # repetition counter
+    .option push
+    .option norvc                # 32-bit li: code layout independent of REPS
+    li   s2, REPS
+    .option pop
     li   s3, SEED                # LCG state
     li   s4, 0                   # running hash
     li   s5, 31
