@@ -1,9 +1,19 @@
 """Template of the generated instruction-set simulator (see ``soc.core_codegen``).
 
-Not imported directly: ``core_codegen`` splices the per-instruction semantics of the tables into
-the dispatch marker below and imports the result.  Everything outside the dispatch is the
-per-instruction pipeline of the CV32E40P model: fetch from the decode cache, hazard stalls,
-execute, write-back, timing, hardware loops, traps.
+Not imported directly.  ``core_codegen`` splices the per-instruction semantics of the tables
+into ``_instr_fragment`` (at its dispatch marker) and pastes that fragment's body into the two
+loops that drive the cores:
+
+* ``run``: one core alone (``hetsoc exec``);
+* ``cluster_run``: every core of a cluster, cycle by cycle, with each TCDM access arbitrated
+  per bank and cycle (round-robin; every lost grant costs the requester exactly one cycle).
+
+The fragment is pasted as text rather than called: the state travels as namedtuples of arrays,
+and a real (non-inlined) call would incref and decref every one of them on every instruction.
+
+Inside the fragment: ``c`` is the core; ``pc``, ``now`` and the ``hz_*`` hazard registers are
+locals of the enclosing loop; on exit ``sr`` is 0 or a stop reason and ``retired`` says whether
+the instruction completed (``pc``/``now``/``hz_*`` then describe the next instruction).
 """
 import numpy as np
 from numba import njit
@@ -11,20 +21,23 @@ from numba import njit
 from isa.decoder import decode_word
 from soc.core_csr import csr_read, csr_write
 from soc.core_state import (
-    CNT_HWLOOP_JUMPS, CNT_INSTR, CNT_LOADS, CNT_STALL_BRANCH, CNT_STALL_CSR, CNT_STALL_FENCE,
-    CNT_STALL_JALR, CNT_STALL_JUMP, CNT_STALL_LOAD_USE, CNT_STALL_MISALIGNED, CNT_STALL_MULTI,
-    CNT_STALL_WAW, CNT_STORES, CNT_TRAPS, CSR_MCAUSE, CSR_MEPC, CSR_MSTATUS, CSR_MTVAL, CSR_MTVEC,
-    CSR_MTVEC_SET, HZ_ALU_RD, HZ_ALU_RD2, HZ_LINK, HZ_LOAD_RD, HZ_LOAD_RD2, HZ_MULTI,
-    CNT_STALL_MEM, MMIO_ADDR, MMIO_INFO, MMIO_READY, MMIO_VALUE,
-    STOP_ARG, STOP_CHUNK, STOP_EBREAK, STOP_ECALL, STOP_FETCH_FAULT, STOP_ILLEGAL,
-    STOP_MAX_CYCLES, STOP_PC, STOP_RAW, STOP_REASON,
+    CNT_HWLOOP_JUMPS, CNT_INSTR, CNT_LOADS, CNT_SLEEP, CNT_STALL_BRANCH, CNT_STALL_CSR,
+    CNT_STALL_FENCE, CNT_STALL_JALR, CNT_STALL_JUMP, CNT_STALL_LOAD_USE, CNT_STALL_MEM,
+    CNT_STALL_MISALIGNED, CNT_STALL_MULTI, CNT_STALL_WAW, CNT_STORES, CNT_TRAPS, CSR_MCAUSE,
+    CSR_MEPC, CSR_MSTATUS, CSR_MTVAL, CSR_MTVEC, CSR_MTVEC_SET, HZ_ALU_RD, HZ_ALU_RD2, HZ_LINK,
+    HZ_LOAD_RD, HZ_LOAD_RD2, HZ_MULTI, MMIO_ADDR, MMIO_INFO, MMIO_READY, MMIO_VALUE, STOP_ARG,
+    STOP_CHUNK, STOP_EBREAK, STOP_ECALL, STOP_FETCH_FAULT, STOP_ILLEGAL, STOP_MAX_CYCLES,
+    STOP_MMIO, STOP_PC, STOP_RAW, STOP_REASON,
 )
 from soc.core_timing import (
-    DIV_BY_ZERO_CYCLES, IC_BRANCH, IC_CSR, IC_DIV, IC_ELW, IC_FENCE, IC_JAL, IC_JALR, IC_LOAD,
-    IC_MULH, IC_STORE, IC_SYSTEM, MRET_CYCLES, SLOW_CSR_CYCLES, TAKEN_BRANCH_CYCLES,
-    TRAP_ENTRY_CYCLES, div_cycles, is_misaligned,
+    IC_BRANCH, IC_CSR, IC_DIV, IC_ELW, IC_FENCE, IC_JAL, IC_JALR, IC_LOAD, IC_MULH, IC_STORE,
+    IC_SYSTEM, MRET_CYCLES, SLOW_CSR_CYCLES, TAKEN_BRANCH_CYCLES, TRAP_ENTRY_CYCLES, div_cycles,
+    is_misaligned, load_stall,
 )
 from soc.memory import read_mem, region_index, translate, write_mem  # noqa: F401
+from soc.cluster_state import (  # noqa: F401
+    ENG_IDLE, ENG_RUN, ENG_SLEEP, STATUS_RUN,
+)
 # @@HELPERS@@
 
 # @@CONSTANTS@@
@@ -41,69 +54,73 @@ def _is32_at(mem, addr):
     return 1 if (mem.data16[o >> 1] & 3) == 3 else 0
 
 
-@njit(cache=True)
-def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
-    """Execute core ``c`` until it stops, reaches ``max_cycle`` or retires ``max_instr``.
+@njit(cache=True, inline="always")
+def fetch_row_cached(mem, tabs, pc, tmp, code_reg):
+    """Decode-cache row of the instruction at ``pc`` (decoded on first use).
 
-    Returns the number of instructions retired.  ``st.stop[c]`` tells why it stopped.  If
-    ``tr`` has rows, row ``i`` receives (issue cycle, pc, register written or -1, its value,
-    cycles) of the ``i``-th instruction retired (the caller sizes ``max_instr`` to fit).
+    ``code_reg`` caches the region of the last fetch (base, size, backing offset).  Returns -1
+    when ``pc`` is not in fetchable memory, -2 when a 32-bit instruction runs past its region.
     """
-    x = st.x
-    hz = st.hz
-    cnt = st.cnt
+    d = pc - code_reg[0]
+    if d < 0 or d + 2 > code_reg[1] or (pc & 1):
+        r = region_index(mem, pc, 2)
+        if r < 0 or mem.off[r] < 0 or (pc & 1):
+            return -1
+        code_reg[0] = mem.base[r]
+        code_reg[1] = mem.size[r]
+        code_reg[2] = mem.off[r]
+        d = pc - code_reg[0]
+    h = (d + code_reg[2]) >> 1
     dec = mem.dec
-    tmp = np.zeros(8, np.int64)
-    n = 0
-    pc = st.pc[c]
-    now = st.cycle[c]
-    # Hazard state lives in locals inside the loop and is written back on exit.
-    hz_load = hz[c, HZ_LOAD_RD]
-    hz_load2 = hz[c, HZ_LOAD_RD2]
-    hz_alu = hz[c, HZ_ALU_RD]
-    hz_alu2 = hz[c, HZ_ALU_RD2]
-    hz_link = hz[c, HZ_LINK]
-    hz_multi = hz[c, HZ_MULTI]
-    # Code region cache: pc in [cbase, cbase + csize) maps to backing offset pc - cbase + coff.
-    cbase = np.int64(0)
-    csize = np.int64(0)
-    coff = np.int64(0)
-    while True:
-        if now >= max_cycle:
-            st.stop[c, STOP_REASON] = STOP_MAX_CYCLES
-            st.stop[c, STOP_PC] = pc
-            break
-        if n >= max_instr:
-            st.stop[c, STOP_REASON] = STOP_CHUNK
-            st.stop[c, STOP_PC] = pc
-            break
-        # ---- fetch / decode (cached per half-word) -------------------------------------------
-        d = pc - cbase
-        if d < 0 or d + 2 > csize or (pc & 1):
-            r = region_index(mem, pc, 2)
-            if r < 0 or mem.off[r] < 0 or (pc & 1):
-                st.stop[c, STOP_REASON] = STOP_FETCH_FAULT
-                st.stop[c, STOP_PC] = pc
-                st.stop[c, STOP_ARG] = pc
-                break
+    if dec[h, 0] == 0:
+        word = np.int64(mem.data16[h])
+        if (word & 3) == 3:
+            if d + 4 > code_reg[1]:
+                return -2
+            word |= np.int64(mem.data16[h + 1]) << 16
+        decode_word(tabs, word, tmp)
+        for k in range(1, 8):
+            dec[h, k] = tmp[k]
+        dec[h, 0] = tmp[0]
+    return h
+
+
+def _instr_fragment():  # @@FRAGMENT@@ (its body is pasted by core_codegen; never called)
+    sr = 0
+    retired = 0
+    wr_reg = -1
+    cost = 0
+    # ---- fetch: decode cache row h of pc (code region cached in cbase/csize/coff) ----------
+    h = -1
+    d = pc - cbase
+    if d < 0 or d + 2 > csize or (pc & 1):
+        r = region_index(mem, pc, 2)
+        if r >= 0 and mem.off[r] >= 0 and (pc & 1) == 0:
             cbase = mem.base[r]
             csize = mem.size[r]
             coff = mem.off[r]
             d = pc - cbase
+            h = (d + coff) >> 1
+    else:
         h = (d + coff) >> 1
-        if dec[h, 0] == 0:
-            word = np.int64(mem.data16[h])
-            if (word & 3) == 3:
-                if d + 4 > csize:
-                    st.stop[c, STOP_REASON] = STOP_FETCH_FAULT
-                    st.stop[c, STOP_PC] = pc
-                    st.stop[c, STOP_ARG] = pc + 2
-                    break
+    if h >= 0 and dec[h, 0] == 0:
+        word = np.int64(mem.data16[h])
+        if (word & 3) == 3:
+            if d + 4 > csize:
+                h = -2
+            else:
                 word |= np.int64(mem.data16[h + 1]) << 16
+        if h >= 0:
             decode_word(tabs, word, tmp)
             for k in range(1, 8):
                 dec[h, k] = tmp[k]
             dec[h, 0] = tmp[0]
+    if h < 0:
+        sr = STOP_FETCH_FAULT
+        st.stop[c, STOP_REASON] = STOP_FETCH_FAULT
+        st.stop[c, STOP_PC] = pc
+        st.stop[c, STOP_ARG] = pc if h == -1 else pc + 2
+    else:
         op = dec[h, 0]
         rd = dec[h, 1]
         rs1 = dec[h, 2]
@@ -131,11 +148,10 @@ def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
         stall_lu = 0
         stall_waw = 0
         stall_jalr = 0
+        ic = IC_SYSTEM
+        wmask = 0
+        stall = 0
         if op < 0:
-            ic = IC_SYSTEM
-            rmask = 0
-            wmask = 0
-            stall = 0
             trap = 2
         else:
             ic = info.iclass[op]
@@ -163,144 +179,305 @@ def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
                     stall_jalr += 1
             stall = stall_lu + stall_waw + stall_jalr
             # ---- execute ------------------------------------------------------------------
-# @@DISPATCH@@
-            if fault != 0:
-                st.stop[c, STOP_REASON] = fault
-                st.stop[c, STOP_PC] = pc
-                st.stop[c, STOP_ARG] = fault_addr
-                st.stop[c, STOP_RAW] = op
-                break
-        # ---- traps --------------------------------------------------------------------------
-        if trap >= 0:
+            # @@DISPATCH@@
+        if fault != 0:
+            sr = fault
+            st.stop[c, STOP_REASON] = fault
+            st.stop[c, STOP_PC] = pc
+            st.stop[c, STOP_ARG] = fault_addr
+            st.stop[c, STOP_RAW] = op
+        elif trap >= 0:
             if st.csr[c, CSR_MTVEC_SET] == 0:
                 if trap == 2:
-                    st.stop[c, STOP_REASON] = STOP_ILLEGAL
+                    sr = STOP_ILLEGAL
                 elif trap == 11:
-                    st.stop[c, STOP_REASON] = STOP_ECALL
+                    sr = STOP_ECALL
                 else:
-                    st.stop[c, STOP_REASON] = STOP_EBREAK
+                    sr = STOP_EBREAK
+                st.stop[c, STOP_REASON] = sr
                 st.stop[c, STOP_PC] = pc
                 st.stop[c, STOP_ARG] = x[c, 10]
                 st.stop[c, STOP_RAW] = op
-                break
-            st.csr[c, CSR_MEPC] = pc
-            st.csr[c, CSR_MCAUSE] = trap
-            st.csr[c, CSR_MTVAL] = 0
-            ms = st.csr[c, CSR_MSTATUS]
-            st.csr[c, CSR_MSTATUS] = (ms & ~0x88) | ((ms & 0x8) << 4) | 0x1800
-            pc = st.csr[c, CSR_MTVEC] & 0xFFFFFF00
-            now = now + TRAP_ENTRY_CYCLES + stall
-            cnt[c, CNT_TRAPS] += 1
-            hz_load = 0
-            hz_load2 = 0
-            hz_alu = 0
-            hz_alu2 = 0
-            hz_link = 0
-            hz_multi = 0
-            n += 1
-            continue
-        # ---- write-back (post-increment base first: a load into its own base wins) ---------
-        if (wmask & 2) != 0 and rs1 != 0:
-            x[c, rs1] = res2
-        if (wmask & 1) != 0 and rd != 0:
-            x[c, rd] = res
-        # ---- timing -------------------------------------------------------------------------
-        cost = 1
-        if ic == IC_LOAD or ic == IC_STORE:
-            cost = 1 + mis
-            cnt[c, CNT_STALL_MISALIGNED] += mis
-            if ic == IC_LOAD:
-                cnt[c, CNT_LOADS] += 1
             else:
-                cnt[c, CNT_STORES] += 1
-        elif ic == IC_BRANCH:
-            if taken != 0:
-                cost = TAKEN_BRANCH_CYCLES + _is32_at(mem, npc)
-                cnt[c, CNT_STALL_BRANCH] += cost - 1
-        elif ic == IC_JAL or ic == IC_JALR:
-            cost = 2 + _is32_at(mem, npc)
-            # The jump bubble hides behind a preceding multi-cycle instruction or load WAW
-            # stall on the link register, unless the jalr consumes that instruction's result.
-            if hz_multi != 0:
-                if not (ic == IC_JALR and (rs1 == hz_alu or rs1 == hz_load)):
-                    cost -= 1
-            elif stall_waw != 0:
-                cost -= 1
-            cnt[c, CNT_STALL_JUMP] += cost - 1
-        elif ic == IC_MULH:
-            cost = 5
-            cnt[c, CNT_STALL_MULTI] += 4
-        elif ic == IC_DIV:
-            cost = div_cycles(rs2v, op == DIV_OP or op == REM_OP)
-            cnt[c, CNT_STALL_MULTI] += cost - 1
-        elif ic == IC_CSR:
-            if slow_csr[imm & 0xFFF] != 0:
-                cost = SLOW_CSR_CYCLES
-                cnt[c, CNT_STALL_CSR] += cost - 1
-        elif ic == IC_FENCE:
-            cost = 4 + _is32_at(mem, npc)
-            cnt[c, CNT_STALL_FENCE] += cost - 1
-        elif ic == IC_ELW:
-            cost = 4
-            cnt[c, CNT_STALL_MULTI] += 3
-            cnt[c, CNT_LOADS] += 1
-        elif is_mret != 0:
-            cost = MRET_CYCLES + _is32_at(mem, npc)
-            cnt[c, CNT_STALL_JUMP] += cost - 1
-        extra = st.xtra[c] + lat
-        if extra != 0:
-            st.xtra[c] = 0
-            cnt[c, CNT_STALL_MEM] += extra
-        cost += stall + extra
-        cnt[c, CNT_STALL_LOAD_USE] += stall_lu
-        cnt[c, CNT_STALL_WAW] += stall_waw
-        cnt[c, CNT_STALL_JALR] += stall_jalr
-        cnt[c, CNT_INSTR + ic] += 1
-        # ---- hazard state for the next instruction ------------------------------------------
-        hz_load2 = hz_load
-        is_ld = ic == IC_LOAD or ic == IC_ELW
-        hz_load = rd if (is_ld and (wmask & 1) != 0) else 0
-        hz_alu = rd if ((not is_ld) and (wmask & 1) != 0) else 0
-        hz_alu2 = rs1 if (wmask & 2) != 0 else 0
-        hz_link = 1 if (ic == IC_JAL or ic == IC_JALR) else 0
-        hz_multi = 1 if (ic == IC_DIV or ic == IC_MULH or mis != 0) else 0
-        # ---- hardware loops (XpulpV2: end = address of the last body instruction) ----------
-        if taken == 0:
-            if pc == st.hwl[c, 0, 1] and st.hwl[c, 0, 2] > 1:
-                st.hwl[c, 0, 2] -= 1
-                npc = st.hwl[c, 0, 0]
-                cnt[c, CNT_HWLOOP_JUMPS] += 1
-            elif pc == st.hwl[c, 1, 1] and st.hwl[c, 1, 2] > 1:
-                st.hwl[c, 1, 2] -= 1
-                npc = st.hwl[c, 1, 0]
-                cnt[c, CNT_HWLOOP_JUMPS] += 1
-        if tr.shape[0] > 0:
-            tr[n, 0] = now
-            tr[n, 1] = pc
-            tr[n, 2] = -1
+                st.csr[c, CSR_MEPC] = pc
+                st.csr[c, CSR_MCAUSE] = trap
+                st.csr[c, CSR_MTVAL] = 0
+                ms = st.csr[c, CSR_MSTATUS]
+                st.csr[c, CSR_MSTATUS] = (ms & ~0x88) | ((ms & 0x8) << 4) | 0x1800
+                cost = TRAP_ENTRY_CYCLES + stall + st.xtra[c]
+                st.xtra[c] = 0
+                pc = st.csr[c, CSR_MTVEC] & 0xFFFFFF00
+                now = now + cost
+                cnt[c, CNT_TRAPS] += 1
+                hz_load = 0
+                hz_load2 = 0
+                hz_alu = 0
+                hz_alu2 = 0
+                hz_link = 0
+                hz_multi = 0
+                retired = 1
+        else:
+            # ---- write-back (post-increment base first: a load into its own base wins) -----
+            if (wmask & 2) != 0 and rs1 != 0:
+                x[c, rs1] = res2
+                wr_reg = rs1
             if (wmask & 1) != 0 and rd != 0:
-                tr[n, 2] = rd
-                tr[n, 3] = x[c, rd]
-            elif (wmask & 2) != 0 and rs1 != 0:
-                tr[n, 2] = rs1
-                tr[n, 3] = x[c, rs1]
-            tr[n, 4] = cost
+                x[c, rd] = res
+                wr_reg = rd
+            # ---- timing ---------------------------------------------------------------------
+            cost = 1
+            if ic == IC_LOAD or ic == IC_STORE:
+                cost = 1 + mis
+                cnt[c, CNT_STALL_MISALIGNED] += mis
+                if ic == IC_LOAD:
+                    cnt[c, CNT_LOADS] += 1
+                else:
+                    cnt[c, CNT_STORES] += 1
+            elif ic == IC_BRANCH:
+                if taken != 0:
+                    cost = TAKEN_BRANCH_CYCLES + _is32_at(mem, npc)
+                    cnt[c, CNT_STALL_BRANCH] += cost - 1
+            elif ic == IC_JAL or ic == IC_JALR:
+                cost = 2 + _is32_at(mem, npc)
+                # The jump bubble hides behind a preceding multi-cycle instruction or load WAW
+                # stall on the link register, unless the jalr consumes that instruction's result.
+                if hz_multi != 0:
+                    if not (ic == IC_JALR and (rs1 == hz_alu or rs1 == hz_load)):
+                        cost -= 1
+                elif stall_waw != 0:
+                    cost -= 1
+                cnt[c, CNT_STALL_JUMP] += cost - 1
+            elif ic == IC_MULH:
+                cost = 5
+                cnt[c, CNT_STALL_MULTI] += 4
+            elif ic == IC_DIV:
+                cost = div_cycles(rs2v, op == DIV_OP or op == REM_OP)
+                cnt[c, CNT_STALL_MULTI] += cost - 1
+            elif ic == IC_CSR:
+                if slow_csr[imm & 0xFFF] != 0:
+                    cost = SLOW_CSR_CYCLES
+                    cnt[c, CNT_STALL_CSR] += cost - 1
+            elif ic == IC_FENCE:
+                cost = 4 + _is32_at(mem, npc)
+                cnt[c, CNT_STALL_FENCE] += cost - 1
+            elif ic == IC_ELW:
+                cost = 4
+                cnt[c, CNT_STALL_MULTI] += 3
+                cnt[c, CNT_LOADS] += 1
+            elif is_mret != 0:
+                cost = MRET_CYCLES + _is32_at(mem, npc)
+                cnt[c, CNT_STALL_JUMP] += cost - 1
+            extra = st.xtra[c] + lat
+            if extra != 0:
+                st.xtra[c] = 0
+                cnt[c, CNT_STALL_MEM] += extra
+            cost += stall + extra
+            cnt[c, CNT_STALL_LOAD_USE] += stall_lu
+            cnt[c, CNT_STALL_WAW] += stall_waw
+            cnt[c, CNT_STALL_JALR] += stall_jalr
+            cnt[c, CNT_INSTR + ic] += 1
+            # ---- hazard state for the next instruction --------------------------------------
+            hz_load2 = hz_load
+            is_ld = ic == IC_LOAD or ic == IC_ELW
+            hz_load = rd if (is_ld and (wmask & 1) != 0) else 0
+            hz_alu = rd if ((not is_ld) and (wmask & 1) != 0) else 0
+            hz_alu2 = rs1 if (wmask & 2) != 0 else 0
+            hz_link = 1 if (ic == IC_JAL or ic == IC_JALR) else 0
+            hz_multi = 1 if (ic == IC_DIV or ic == IC_MULH or mis != 0) else 0
+            # ---- hardware loops (XpulpV2: end = address of the last body instruction) ------
+            if taken == 0:
+                if pc == st.hwl[c, 0, 1] and st.hwl[c, 0, 2] > 1:
+                    st.hwl[c, 0, 2] -= 1
+                    npc = st.hwl[c, 0, 0]
+                    cnt[c, CNT_HWLOOP_JUMPS] += 1
+                elif pc == st.hwl[c, 1, 1] and st.hwl[c, 1, 2] > 1:
+                    st.hwl[c, 1, 2] -= 1
+                    npc = st.hwl[c, 1, 0]
+                    cnt[c, CNT_HWLOOP_JUMPS] += 1
+            if stop_after != 0:
+                sr = stop_after
+                st.stop[c, STOP_REASON] = stop_after
+                st.stop[c, STOP_PC] = pc
+                st.stop[c, STOP_ARG] = stop_arg
+            pc = npc & 0xFFFFFFFF
+            now = now + cost
+            st.instret[c] += 1
+            retired = 1
+
+
+@njit(cache=True)
+def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
+    """Execute core ``c`` alone until it stops, reaches ``max_cycle`` or retires ``max_instr``.
+
+    Returns the number of instructions retired.  ``st.stop[c]`` tells why it stopped.  If
+    ``tr`` has rows, row ``i`` receives (issue cycle, pc, register written or -1, its value,
+    cycles) of the ``i``-th instruction retired (the caller sizes ``max_instr`` to fit).
+    """
+    x = st.x
+    cnt = st.cnt
+    dec = mem.dec
+    tmp = np.zeros(8, np.int64)
+    cbase = np.int64(0)
+    csize = np.int64(0)
+    coff = np.int64(0)
+    tracing = tr.shape[0] > 0
+    n = 0
+    pc = st.pc[c]
+    now = st.cycle[c]
+    hz_load = st.hz[c, HZ_LOAD_RD]
+    hz_load2 = st.hz[c, HZ_LOAD_RD2]
+    hz_alu = st.hz[c, HZ_ALU_RD]
+    hz_alu2 = st.hz[c, HZ_ALU_RD2]
+    hz_link = st.hz[c, HZ_LINK]
+    hz_multi = st.hz[c, HZ_MULTI]
+    while True:
+        if now >= max_cycle:
+            st.stop[c, STOP_REASON] = STOP_MAX_CYCLES
+            st.stop[c, STOP_PC] = pc
+            break
+        if n >= max_instr:
+            st.stop[c, STOP_REASON] = STOP_CHUNK
+            st.stop[c, STOP_PC] = pc
+            break
         ipc = pc
-        pc = npc & 0xFFFFFFFF
-        now = now + cost
-        st.instret[c] += 1
-        n += 1
-        if stop_after != 0:
-            st.stop[c, STOP_REASON] = stop_after
-            st.stop[c, STOP_PC] = ipc
-            st.stop[c, STOP_ARG] = stop_arg
+        t0 = now
+        # @@INSTR@@
+        if retired != 0:
+            if tracing:
+                tr[n, 0] = t0
+                tr[n, 1] = ipc
+                tr[n, 2] = wr_reg
+                tr[n, 3] = x[c, wr_reg] if wr_reg >= 0 else 0
+                tr[n, 4] = now - t0
+            n += 1
+        if sr != 0:
             break
     st.pc[c] = pc
     st.cycle[c] = now
-    hz[c, HZ_LOAD_RD] = hz_load
-    hz[c, HZ_LOAD_RD2] = hz_load2
-    hz[c, HZ_ALU_RD] = hz_alu
-    hz[c, HZ_ALU_RD2] = hz_alu2
-    hz[c, HZ_LINK] = hz_link
-    hz[c, HZ_MULTI] = hz_multi
+    st.hz[c, HZ_LOAD_RD] = hz_load
+    st.hz[c, HZ_LOAD_RD2] = hz_load2
+    st.hz[c, HZ_ALU_RD] = hz_alu
+    st.hz[c, HZ_ALU_RD2] = hz_alu2
+    st.hz[c, HZ_LINK] = hz_link
+    st.hz[c, HZ_MULTI] = hz_multi
     return n
+
+
+@njit(cache=True)
+def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
+    """Advance every core of the cluster from cycle ``eng.now[0]`` to ``t_end`` (exclusive).
+
+    Per cycle: (1) a core whose next instruction issues now and accesses the TCDM posts a
+    request for cycle issue + hazard stall; (2) each bank grants one request (round-robin over
+    requesters; the arbitration of a cycle is done once, so re-entering the same cycle after a
+    peripheral access or a chunk boundary changes nothing); losers retry next cycle and pay one
+    cycle per lost grant; (3) granted cores and cores without a TCDM access execute, in core
+    order.  Returns ``ENG_RUN`` at ``t_end``, ``ENG_IDLE`` when no core can run, or a core's stop
+    reason (``eng.stop[1]`` = the core); ``eng.now[0]`` is the cycle reached.
+    """
+    x = st.x
+    cnt = st.cnt
+    dec = mem.dec
+    tmp = np.zeros(8, np.int64)
+    code_reg = np.zeros(3, np.int64)
+    cbase = np.int64(0)
+    csize = np.int64(0)
+    coff = np.int64(0)
+    ncores = st.pc.size
+    nbanks = eng.rr.size
+    tb = eng.tcdm[0]
+    tsz = eng.tcdm[1]
+    t = eng.now[0]
+    while t < t_end:
+        # ---- (1) requests of the cores issuing now ----------------------------------------
+        for c in range(ncores):
+            if eng.status[c] != STATUS_RUN or st.cycle[c] != t or eng.pend[c] >= 0:
+                continue
+            h = fetch_row_cached(mem, tabs, st.pc[c], tmp, code_reg)
+            if h < 0 or dec[h, 0] <= 0:
+                continue
+            op = dec[h, 0]
+            ic = info.iclass[op]
+            if ic != IC_LOAD and ic != IC_STORE and ic != IC_ELW:
+                continue
+            a, size = addr_of(op, np.int64(x[c, dec[h, 2]]), np.int64(x[c, dec[h, 3]]),
+                              np.int64(x[c, dec[h, 4]]), np.int64(dec[h, 5]))
+            a = a & 0xFFFFFFFF
+            if a < tb or a >= tb + tsz:
+                continue
+            lw = load_stall(st.hz[c, HZ_LOAD_RD], ic, info.reads[op], info.writes[op],
+                            dec[h, 1], dec[h, 2], dec[h, 3], dec[h, 4])
+            eng.pend[c] = t + (1 if lw != 0 else 0)
+            eng.pbank[c] = ((a - tb) >> 2) % nbanks
+            eng.pwrite[c] = 1 if ic == IC_STORE else 0
+            eng.grant[c] = -1
+        # ---- (2) arbitration, once per cycle ------------------------------------------------
+        if eng.arb_t[0] != t:
+            eng.arb_t[0] = t
+            for c in range(ncores):
+                if eng.pend[c] == t:
+                    b = eng.pbank[c]
+                    key = (c - eng.rr[b]) % ncores
+                    if eng.bk_t[b] != t or key < eng.bk_key[b]:
+                        eng.bk_t[b] = t
+                        eng.bk_key[b] = key
+                        eng.bk_win[b] = c
+            for c in range(ncores):
+                if eng.pend[c] == t:
+                    b = eng.pbank[c]
+                    if eng.bk_win[b] == c:
+                        eng.grant[c] = t
+                        eng.rr[b] = (c + 1) % ncores
+                        if eng.pwrite[c] != 0:
+                            eng.bank_writes[b] += 1
+                        else:
+                            eng.bank_reads[b] += 1
+                    else:
+                        eng.pend[c] = t + 1
+                        st.xtra[c] += 1
+                        eng.bank_conflicts[b] += 1
+                        eng.core_conflicts[c] += 1
+        # ---- (3) execute --------------------------------------------------------------------
+        for c in range(ncores):
+            if eng.status[c] != STATUS_RUN:
+                continue
+            if not (eng.grant[c] == t or (eng.pend[c] < 0 and st.cycle[c] == t)):
+                continue
+            pc = st.pc[c]
+            now = st.cycle[c]
+            hz_load = st.hz[c, HZ_LOAD_RD]
+            hz_load2 = st.hz[c, HZ_LOAD_RD2]
+            hz_alu = st.hz[c, HZ_ALU_RD]
+            hz_alu2 = st.hz[c, HZ_ALU_RD2]
+            hz_link = st.hz[c, HZ_LINK]
+            hz_multi = st.hz[c, HZ_MULTI]
+            # @@INSTR@@
+            st.pc[c] = pc
+            st.cycle[c] = now
+            st.hz[c, HZ_LOAD_RD] = hz_load
+            st.hz[c, HZ_LOAD_RD2] = hz_load2
+            st.hz[c, HZ_ALU_RD] = hz_alu
+            st.hz[c, HZ_ALU_RD2] = hz_alu2
+            st.hz[c, HZ_LINK] = hz_link
+            st.hz[c, HZ_MULTI] = hz_multi
+            if retired != 0:
+                eng.pend[c] = -1
+                eng.grant[c] = -1
+            if sr != 0:
+                eng.now[0] = t
+                eng.stop[0] = sr
+                eng.stop[1] = c
+                return sr
+        # ---- next cycle at which anything happens -------------------------------------------
+        t_next = -1
+        for c in range(ncores):
+            if eng.status[c] == STATUS_RUN:
+                tc = eng.pend[c] if eng.pend[c] >= 0 else st.cycle[c]
+                if t_next < 0 or tc < t_next:
+                    t_next = tc
+        if t_next < 0:
+            eng.now[0] = t
+            return ENG_IDLE
+        t = t_next if t_next > t else t + 1
+    eng.now[0] = t_end if t > t_end else t
+    return ENG_RUN

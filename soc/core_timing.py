@@ -85,3 +85,23 @@ def is_misaligned(addr: int, size: int) -> int:
     if size == 2:
         return 1 if (addr & 3) == 3 else 0
     return 0
+
+
+@njit(cache=True)
+def load_stall(loaded: int, ic: int, rmask: int, wmask: int, rd: int, rs1: int, rs2: int,
+               rs3: int) -> int:
+    """Stall of an instruction right after a load into register ``loaded`` (0: none).
+
+    Returns 1 for a load-use stall (the loaded register is read in any operand), 2 for a
+    write-after-write stall (it is written through the ALU port: not by another load), else 0.
+    ``rmask``/``wmask`` are the instruction's read/write slot masks (``isa.tables.exec_info``).
+    """
+    if loaded == 0:
+        return 0
+    if (((rmask & 1) != 0 and rd == loaded) or ((rmask & 2) != 0 and rs1 == loaded)
+            or ((rmask & 4) != 0 and rs2 == loaded) or ((rmask & 8) != 0 and rs3 == loaded)):
+        return 1
+    if (((wmask & 1) != 0 and rd == loaded and ic != IC_LOAD and ic != IC_ELW)
+            or ((wmask & 2) != 0 and rs1 == loaded)):
+        return 2
+    return 0
