@@ -23,9 +23,42 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
+def _cmd_exec_cluster(args: argparse.Namespace) -> int:
+    from .cluster import Cluster
+    from .cluster_config import ClusterConfig
+    from .iss import ASM_SUFFIXES
+    from .runtime import cluster_program
+
+    cfg = ClusterConfig(n_cores=args.cores)
+    path = Path(args.program)
+    if path.suffix in ASM_SUFFIXES:
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise UserError(f"{path}: cannot read: {e.strerror}") from None
+        image = cluster_program(text, str(path), cfg)
+    else:
+        from isa.elf import load_elf
+
+        image = load_elf(path)
+    result = Cluster(image, cfg).run(max_cycles=args.max_cycles)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    if not result.ok:
+        print(f"hetsoc: error: {path}: {result.message}", file=sys.stderr)
+        return 1
+    if not args.json:
+        print(f"{path}: {result.message}; exit code {result.exit_code} after {result.cycles} "
+              f"cycles, {result.instret} instructions on {args.cores} cores")
+    code = result.exit_code or 0
+    return code & 0xFF if code & 0xFF else (1 if code else 0)
+
+
 def _cmd_exec(args: argparse.Namespace) -> int:
     from .iss import Core, load_program
 
+    if args.cores:
+        return _cmd_exec_cluster(args)
     image = load_program(args.program)
     core = Core(image)
     trace = open(args.trace, "w") if args.trace else None
@@ -102,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print cycles, instructions, exit code")
     e.add_argument("--max-cycles", type=_int, default=10**9, metavar="N",
                    help="stop with an error after N cycles (default 1e9)")
-    e.add_argument("--trace", metavar="FILE", help="write an instruction trace")
+    e.add_argument("--trace", metavar="FILE", help="write an instruction trace (single core)")
+    e.add_argument("--cores", type=int, default=0, metavar="N",
+                   help="run on a cluster of N cores (banked TCDM, event unit); a .S source "
+                        "is linked with the cluster runtime (kernels/runtime/crt0.S)")
     e.set_defaults(func=_cmd_exec)
 
     a = sub.add_parser("asm", help="assemble a GNU-as source into an ELF")

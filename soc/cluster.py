@@ -1,0 +1,285 @@
+"""The PULP cluster: N cores on a banked TCDM, an event unit, a timer and L2, on a SimPy clock.
+
+SimPy owns time (``env.now`` is an integer cluster cycle).  One SimPy process drives the
+Numba cycle engine (``cluster_run``): it lets the engine run up to the next scheduled SimPy
+event, then handles why the engine stopped (a core accessed a peripheral, every core sleeps, a
+core finished or faulted) in Python, once per event.  The engine never runs past a cycle at which
+something else could change its inputs, so results do not depend on how the work is chunked.
+
+Cycle-exact: per-cycle, per-bank round-robin arbitration of the cores' TCDM accesses (a lost
+grant costs exactly one cycle), event delivery and barrier release, wake-up latency.
+Approximated: L2 and peripheral accesses cost a constant latency (no contention); instruction
+fetch is ideal (no instruction-cache model yet); a misaligned TCDM access is arbitrated once, on
+its first word.
+"""
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from isa.image import Image
+from isa.tables import decode_tables, exec_info
+
+from .cluster_config import ClusterConfig
+from .cluster_devices import EOC_OFFSET, EU_OFFSET, EVT_TIMER, SLEEP, TIMER_OFFSET, EventUnit, \
+    PeriphError, Timer
+from .cluster_state import ENG_IDLE, ENG_RUN, STATUS_HALT, STATUS_RUN, STATUS_SLEEP, new_engine
+from .core_codegen import core_module
+from .core_state import (
+    CNT_SLEEP, COUNTER_NAMES, MMIO_ADDR, MMIO_INFO, MMIO_READY, MMIO_VALUE, STOP_ARG, STOP_MMIO,
+    STOP_NAMES, STOP_PC, STOP_TOHOST, new_state,
+)
+from .core_timing import SLOW_CSR_TABLE
+from .memory import Region, build_memory, load_image, read_bytes
+
+ELW_CYCLES = 4
+
+
+class ClusterError(RuntimeError):
+    """A cluster run that cannot go on; the message is one line naming core, pc and cause."""
+
+
+@dataclass
+class ClusterResult:
+    """Outcome of a cluster run."""
+
+    stop_reason: str
+    exit_code: int | None
+    cycles: int
+    message: str
+    cores: list[dict] = field(default_factory=list)
+    banks: dict[str, list[int]] = field(default_factory=dict)
+    host_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the program ended through end-of-computation or tohost."""
+        return self.stop_reason in ("exit", "tohost")
+
+    @property
+    def instret(self) -> int:
+        """Instructions retired by all cores."""
+        return sum(c["instructions_retired"] for c in self.cores)
+
+    def as_dict(self) -> dict:
+        """JSON-friendly view."""
+        return {"stop_reason": self.stop_reason, "exit_code": self.exit_code,
+                "cycles": self.cycles, "instructions_retired": self.instret,
+                "message": self.message, "cores": self.cores, "banks": self.banks,
+                "host_seconds": round(self.host_seconds, 6)}
+
+
+class Cluster:
+    """A cluster running one program image on all its cores (PULP boot: every core starts at
+    the entry point and tells itself apart by ``mhartid``)."""
+
+    def __init__(self, image: Image, config: ClusterConfig | None = None) -> None:
+        self.cfg = cfg = config or ClusterConfig()
+        self.image = image
+        regions = [
+            Region("tcdm", cfg.tcdm_base, cfg.tcdm_size_bytes, "tcdm"),
+            Region("periph", cfg.periph_base, cfg.periph_size_bytes, "periph"),
+            Region("l2", cfg.l2_base, cfg.l2_size_bytes, "l2", cfg.l2_latency_cycles),
+        ]
+        if cfg.boot_ram_size_bytes:
+            regions.append(Region("ram", 0, cfg.boot_ram_size_bytes, "ram"))
+        tohost = image.symbol("tohost")
+        self.mem = build_memory(regions, -1 if tohost is None else tohost)
+        load_image(self.mem, image)
+        self.state = new_state(cfg.n_cores, boot_pc=image.entry)
+        self.eng = new_engine(cfg.n_cores, cfg.tcdm_banks, cfg.tcdm_base, cfg.tcdm_size_bytes)
+        self.env = simpy.Environment()
+        self.event_unit = EventUnit(cfg.n_cores, self._wake)
+        self.timer = Timer(lambda: int(self.env.now), self._arm_alarm)
+        self._mod = core_module()
+        self._tabs = decode_tables()
+        self._info = exec_info()
+        self._idle: simpy.Event | None = None
+        self._sleep_start = [0] * cfg.n_cores
+        self._result: tuple[str, int | None, str] | None = None
+
+    # ---- devices ------------------------------------------------------------------------------
+    def _wake(self, core: int, value: int) -> None:
+        """Resume a sleeping core: its p.elw returns ``value``, the next instruction issues
+        ``wakeup_latency_cycles`` after now."""
+        st, now = self.state, int(self.env.now)
+        st.mmio[core, MMIO_VALUE] = value
+        st.mmio[core, MMIO_READY] = 1
+        st.cnt[core, CNT_SLEEP] += now - self._sleep_start[core]
+        st.cycle[core] = max(int(st.cycle[core]), now + self.cfg.wakeup_latency_cycles - ELW_CYCLES)
+        self.eng.status[core] = STATUS_RUN
+        if self._idle is not None and not self._idle.triggered:
+            self._idle.succeed()
+
+    def _arm_alarm(self, cycle: int) -> None:
+        def alarm(env: simpy.Environment):
+            yield env.timeout(max(0, cycle - int(env.now)))
+            self.event_unit.trigger(EVT_TIMER, (1 << self.cfg.n_cores) - 1)
+        self.env.process(alarm(self.env))
+
+    def _mmio(self, core: int) -> None:
+        st, cfg = self.state, self.cfg
+        addr = int(st.mmio[core, MMIO_ADDR])
+        info = int(st.mmio[core, MMIO_INFO])
+        is_store, is_elw = bool(info & 0x100), bool(info & 0x200)
+        off = addr - cfg.periph_base
+        where = f"core {core} at {self.describe(core)}"
+        try:
+            if EU_OFFSET <= off < EU_OFFSET + 0x400:
+                dev, doff = self.event_unit, off - EU_OFFSET
+            elif TIMER_OFFSET <= off < TIMER_OFFSET + 0x400:
+                dev, doff = self.timer, off - TIMER_OFFSET
+            elif EOC_OFFSET <= off < EOC_OFFSET + 4 and is_store:
+                self._finish("exit", int(st.mmio[core, MMIO_VALUE]),
+                             f"core {core} signalled end of computation")
+                st.mmio[core, MMIO_READY] = 1
+                return
+            else:
+                raise PeriphError(f"no peripheral register at 0x{addr:08x}")
+            if is_store:
+                dev.write(core, doff, int(st.mmio[core, MMIO_VALUE]))
+                value = 0
+            else:
+                value = dev.read(core, doff)
+        except PeriphError as e:
+            raise ClusterError(f"{where}: {e}") from None
+        if value is SLEEP:
+            self.eng.status[core] = STATUS_SLEEP
+            self._sleep_start[core] = int(self.env.now)
+            return
+        st.mmio[core, MMIO_VALUE] = value
+        st.mmio[core, MMIO_READY] = 1
+        if not is_elw:
+            st.xtra[core] += cfg.periph_latency_cycles
+
+    # ---- the engine process -------------------------------------------------------------------
+    def _finish(self, reason: str, exit_code: int | None, message: str) -> None:
+        if self._result is None:
+            self._result = (reason, exit_code, message)
+
+    def _cores(self, max_cycles: int, chunk_cycles: int):
+        env, eng, st = self.env, self.eng, self.state
+        while self._result is None:
+            now = int(env.now)
+            eng.now[0] = max(int(eng.now[0]), now)
+            horizon = env.peek()
+            t_end = min(max_cycles, now + chunk_cycles)
+            if horizon != float("inf"):
+                t_end = min(t_end, int(horizon))
+            if t_end <= now:
+                if now >= max_cycles:
+                    self._finish("max-cycles", None, f"the cluster did not finish within "
+                                 f"{max_cycles} cycles ({self._where_all()})")
+                    return
+                yield env.timeout(0)
+                continue
+            r = self._mod.cluster_run(st, self.mem, self._tabs, self._info, SLOW_CSR_TABLE, eng,
+                                      t_end)
+            t = int(eng.now[0])
+            if t > now:
+                yield env.timeout(t - now)
+            if r == ENG_RUN:
+                continue
+            if r == ENG_IDLE:
+                if all(s == STATUS_HALT for s in eng.status):
+                    self._finish("halted", None, "every core halted")
+                    return
+                self._idle = env.event()
+                yield self._idle
+                self._idle = None
+                continue
+            core = int(eng.stop[1])
+            if r == STOP_MMIO:
+                self._mmio(core)
+                continue
+            if r == STOP_TOHOST:
+                value = int(st.stop[core, STOP_ARG]) & 0xFFFFFFFF
+                self._finish("tohost", value >> 1, f"core {core} wrote tohost: exit code "
+                             f"{value >> 1}")
+                return
+            eng.status[core] = STATUS_HALT
+            self._finish(STOP_NAMES.get(r, str(r)), None, self._fault_message(core, r))
+            return
+
+    def run(self, max_cycles: int = 10**9, chunk_cycles: int = 1 << 40) -> ClusterResult:
+        """Run until the program ends (end-of-computation or tohost store), a core faults, the
+        cores deadlock, or ``max_cycles`` pass.  ``chunk_cycles`` bounds how far the engine may
+        run per call (results do not depend on it)."""
+        t0 = _time.perf_counter()
+        proc = self.env.process(self._cores(max_cycles, chunk_cycles))
+        try:
+            self.env.run(until=proc)
+        except ClusterError as e:
+            self._finish("error", None, str(e))
+        except RuntimeError:
+            pass   # no events left while the cores wait: reported as a deadlock below
+        if self._result is None:
+            self._finish("deadlock", None, "deadlock: every core is asleep and nothing is "
+                         f"pending ({self._where_all()})")
+        reason, code, msg = self._result
+        return self._collect(reason, code, msg, _time.perf_counter() - t0)
+
+    # ---- reporting ----------------------------------------------------------------------------
+    def describe(self, core: int) -> str:
+        """``pc 0x... (disassembly)`` of a core's current instruction."""
+        from isa.disassembler import disassemble_word
+
+        pc = int(self.state.pc[core])
+        try:
+            word = int.from_bytes(read_bytes(self.mem, pc, 4), "little")
+        except ValueError:
+            return f"pc 0x{pc:08x}"
+        return f"pc 0x{pc:08x} ({disassemble_word(word, pc)})"
+
+    def _where_all(self) -> str:
+        parts = []
+        for c in range(self.cfg.n_cores):
+            s = int(self.eng.status[c])
+            what = {STATUS_RUN: "running", STATUS_SLEEP: "asleep", STATUS_HALT: "halted"}[s]
+            if s == STATUS_SLEEP and c in self.event_unit.waiting:
+                what += f" on {self.event_unit.waiting[c]}"
+            parts.append(f"core {c} {what} at pc 0x{int(self.state.pc[c]):08x}")
+        return "; ".join(parts)
+
+    def _fault_message(self, core: int, reason: int) -> str:
+        st = self.state
+        pc = int(st.stop[core, STOP_PC])
+        arg = int(st.stop[core, STOP_ARG]) & 0xFFFFFFFF
+        self.state.pc[core] = pc
+        name = STOP_NAMES.get(reason, str(reason))
+        if name in ("load-access-fault", "store-access-fault"):
+            kind = "load from" if name.startswith("load") else "store to"
+            return f"core {core}: {kind} unmapped address 0x{arg:08x} at {self.describe(core)}"
+        if name == "fetch-access-fault":
+            return f"core {core}: instruction fetch from unmapped address 0x{arg:08x}"
+        if name == "illegal-instruction":
+            return f"core {core}: illegal instruction at {self.describe(core)}"
+        return f"core {core}: {name} at {self.describe(core)}"
+
+    def _collect(self, reason: str, code: int | None, msg: str, seconds: float) -> ClusterResult:
+        st, eng = self.state, self.eng
+        cores = []
+        for c in range(self.cfg.n_cores):
+            counters = {n: int(v) for n, v in zip(COUNTER_NAMES, st.cnt[c].tolist())}
+            cores.append({"core": c, "cycles": int(st.cycle[c]),
+                          "instructions_retired": int(st.instret[c]),
+                          "tcdm_conflict_cycles": int(eng.core_conflicts[c]),
+                          "counters": counters})
+        banks = {"reads": eng.bank_reads.tolist(), "writes": eng.bank_writes.tolist(),
+                 "conflicts": eng.bank_conflicts.tolist()}
+        return ClusterResult(reason, code, int(self.env.now), msg, cores, banks, seconds)
+
+    def read(self, addr: int, n: int) -> bytes:
+        """Bytes of simulated memory (for checks)."""
+        return read_bytes(self.mem, addr, n)
+
+
+def run_cluster(image: Image, config: ClusterConfig | None = None, **kwargs) -> ClusterResult:
+    """Run ``image`` on a cluster (keyword arguments as :meth:`Cluster.run`)."""
+    return Cluster(image, config).run(**kwargs)
+
+
+__all__ = ["Cluster", "ClusterError", "ClusterResult", "run_cluster", "np"]

@@ -1,0 +1,36 @@
+"""Building cluster programs: user assembly + the runtime in ``kernels/runtime``."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from isa.assembler import assemble, cluster_layout
+from isa.image import Image
+
+from .cluster_config import ClusterConfig
+
+
+def kernels_dir() -> Path:
+    """The shipped ``kernels/`` directory (source checkout or installed package)."""
+    here = Path(__file__).resolve().parent.parent / "kernels"
+    if here.is_dir():
+        return here
+    return Path(str(resources.files("soc.kernels")))
+
+
+def runtime_source(name: str = "crt0.S") -> str:
+    """Text of a runtime file from ``kernels/runtime``."""
+    return (kernels_dir() / "runtime" / name).read_text()
+
+
+def cluster_program(source: str, filename: str = "<program>",
+                    config: ClusterConfig | None = None) -> Image:
+    """Assemble ``source`` (which defines ``main``) with the cluster start-up code: code in L2,
+    data and stacks in the TCDM, ``NCORES`` defined as the configured core count."""
+    cfg = config or ClusterConfig()
+    layout = cluster_layout(code_addr=cfg.l2_base, code_size=cfg.l2_size_bytes,
+                            data_addr=cfg.tcdm_base, data_size=cfg.tcdm_size_bytes)
+    text = f"    .equ NCORES, {cfg.n_cores}\n" + runtime_source() + "\n" + source
+    image = assemble(text, filename=filename, layout=layout)
+    image.source = filename
+    return image
