@@ -17,16 +17,21 @@ from __future__ import annotations
 import time as _time
 from dataclasses import dataclass, field
 
-import numpy as np
 import simpy
 
 from isa.image import Image
 from isa.tables import decode_tables, exec_info
 
 from .cluster_config import ClusterConfig
-from .cluster_devices import EOC_OFFSET, EU_OFFSET, EVT_TIMER, SLEEP, TIMER_OFFSET, EventUnit, \
-    PeriphError, Timer
-from .cluster_state import ENG_IDLE, ENG_RUN, STATUS_HALT, STATUS_RUN, STATUS_SLEEP, new_engine
+from .cluster_devices import (
+    DMA_OFFSET, EOC_OFFSET, EU_OFFSET, EVT_DMA, EVT_TIMER, SLEEP, TIMER_OFFSET, Dma, DmaJob,
+    EventUnit, PeriphError, Timer,
+)
+from .cluster_state import (
+    D_ACTIVE, D_BYTES_IN, D_BYTES_OUT, D_DONE_L1, D_DST, D_DSTRIDE, D_FIFO_BYTES, D_ISSUED, D_L2,
+    D_L2T, D_LEN, D_ROWS, D_SRC, D_SSTRIDE, D_START, D_TO_L2, D_TOTAL, ENG_DMA_DONE, ENG_IDLE,
+    ENG_RUN, STATUS_HALT, STATUS_RUN, STATUS_SLEEP, new_engine,
+)
 from .core_codegen import core_module
 from .core_state import (
     CNT_SLEEP, COUNTER_NAMES, MMIO_ADDR, MMIO_INFO, MMIO_READY, MMIO_VALUE, STOP_ARG, STOP_MMIO,
@@ -53,6 +58,7 @@ class ClusterResult:
     cores: list[dict] = field(default_factory=list)
     banks: dict[str, list[int]] = field(default_factory=dict)
     host_seconds: float = 0.0
+    dma: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -69,7 +75,7 @@ class ClusterResult:
         return {"stop_reason": self.stop_reason, "exit_code": self.exit_code,
                 "cycles": self.cycles, "instructions_retired": self.instret,
                 "message": self.message, "cores": self.cores, "banks": self.banks,
-                "host_seconds": round(self.host_seconds, 6)}
+                "dma": self.dma, "host_seconds": round(self.host_seconds, 6)}
 
 
 class Cluster:
@@ -86,14 +92,20 @@ class Cluster:
         ]
         if cfg.boot_ram_size_bytes:
             regions.append(Region("ram", 0, cfg.boot_ram_size_bytes, "ram"))
+        self._regions = regions
         tohost = image.symbol("tohost")
         self.mem = build_memory(regions, -1 if tohost is None else tohost)
         load_image(self.mem, image)
         self.state = new_state(cfg.n_cores, boot_pc=image.entry)
-        self.eng = new_engine(cfg.n_cores, cfg.tcdm_banks, cfg.tcdm_base, cfg.tcdm_size_bytes)
+        self.eng = new_engine(cfg.n_cores, cfg.tcdm_banks, cfg.tcdm_base, cfg.tcdm_size_bytes,
+                              cfg.dma_l2_bytes_per_cycle, cfg.l2_latency_cycles)
         self.env = simpy.Environment()
         self.event_unit = EventUnit(cfg.n_cores, self._wake)
         self.timer = Timer(lambda: int(self.env.now), self._arm_alarm)
+        self.dma = Dma(self.dma_submit, lambda: len(self._dma_queue) + int(self._dma_job is not None))
+        self._dma_queue: list[DmaJob] = []
+        self._dma_job: DmaJob | None = None
+        self.dma_completions: list[int] = []     # cycle at which each job completed
         self._mod = core_module()
         self._tabs = decode_tables()
         self._info = exec_info()
@@ -120,6 +132,67 @@ class Cluster:
             self.event_unit.trigger(EVT_TIMER, (1 << self.cfg.n_cores) - 1)
         self.env.process(alarm(self.env))
 
+    # ---- DMA ------------------------------------------------------------------------------------
+    def dma_submit(self, job: DmaJob) -> None:
+        """Queue a transfer (from RISC-V code through the registers, or from Python)."""
+        cfg = self.cfg
+        t_lo, t_hi = cfg.tcdm_base, cfg.tcdm_base + cfg.tcdm_size_bytes
+        if job.length_bytes <= 0 or job.rows <= 0:
+            raise PeriphError(f"DMA transfer of {job.rows} row(s) x {job.length_bytes} bytes: "
+                              "length and rows must be > 0")
+
+        def span(base: int, stride: int) -> tuple[int, int]:
+            last = base + (job.rows - 1) * stride
+            return min(base, last), max(base, last) + job.length_bytes
+
+        def side(lo: int, hi: int, what: str) -> str:
+            if t_lo <= lo and hi <= t_hi:
+                return "tcdm"
+            r = self._region_of(lo)
+            if r is not None and r.kind in ("l2", "ram") and hi <= r.end:
+                return "ext"
+            raise PeriphError(f"DMA {what} 0x{lo:08x}-0x{hi:08x} is not inside the TCDM or L2")
+
+        src = side(*span(job.src, job.src_stride_bytes), "source")
+        dst = side(*span(job.dst, job.dst_stride_bytes), "destination")
+        if src == dst:
+            raise PeriphError(f"DMA from 0x{job.src:08x} to 0x{job.dst:08x}: one side must be "
+                              "the TCDM and the other L2")
+        self._dma_queue.append(job)
+        if self._dma_job is None:
+            self._dma_start()
+
+    def _region_of(self, addr: int) -> Region | None:
+        for r in self._regions:
+            if r.base <= addr < r.end:
+                return r
+        return None
+
+    def _dma_start(self) -> None:
+        if not self._dma_queue:
+            self._dma_job = None
+            return
+        job = self._dma_job = self._dma_queue.pop(0)
+        d = self.eng.dma
+        d[D_TO_L2] = 1 if self.cfg.tcdm_base <= job.src < self.cfg.tcdm_base + \
+            self.cfg.tcdm_size_bytes else 0
+        d[D_SRC], d[D_DST], d[D_LEN] = job.src, job.dst, job.length_bytes
+        d[D_SSTRIDE], d[D_DSTRIDE], d[D_ROWS] = job.src_stride_bytes, job.dst_stride_bytes, job.rows
+        d[D_TOTAL] = job.length_bytes * job.rows
+        d[D_START] = int(self.env.now)
+        d[D_L2] = d[D_ISSUED] = d[D_DONE_L1] = d[D_FIFO_BYTES] = 0
+        d[D_L2T] = -1
+        d[D_ACTIVE] = 1
+        if self._idle is not None and not self._idle.triggered:
+            self._idle.succeed()
+
+    def _dma_finished(self) -> None:
+        job = self._dma_job
+        self.dma.done += 1
+        self.dma_completions.append(int(self.env.now))
+        self.event_unit.trigger(EVT_DMA, job.events_to)
+        self._dma_start()
+
     def _mmio(self, core: int) -> None:
         st, cfg = self.state, self.cfg
         addr = int(st.mmio[core, MMIO_ADDR])
@@ -132,6 +205,8 @@ class Cluster:
                 dev, doff = self.event_unit, off - EU_OFFSET
             elif TIMER_OFFSET <= off < TIMER_OFFSET + 0x400:
                 dev, doff = self.timer, off - TIMER_OFFSET
+            elif DMA_OFFSET <= off < DMA_OFFSET + 0x400:
+                dev, doff = self.dma, off - DMA_OFFSET
             elif EOC_OFFSET <= off < EOC_OFFSET + 4 and is_store:
                 self._finish("exit", int(st.mmio[core, MMIO_VALUE]),
                              f"core {core} signalled end of computation")
@@ -182,6 +257,9 @@ class Cluster:
             if t > now:
                 yield env.timeout(t - now)
             if r == ENG_RUN:
+                continue
+            if r == ENG_DMA_DONE:
+                self._dma_finished()
                 continue
             if r == ENG_IDLE:
                 if all(s == STATUS_HALT for s in eng.status):
@@ -270,7 +348,10 @@ class Cluster:
                           "counters": counters})
         banks = {"reads": eng.bank_reads.tolist(), "writes": eng.bank_writes.tolist(),
                  "conflicts": eng.bank_conflicts.tolist()}
-        return ClusterResult(reason, code, int(self.env.now), msg, cores, banks, seconds)
+        dma = {"jobs_done": self.dma.done, "bytes_l2_to_tcdm": int(eng.dma[D_BYTES_IN]),
+               "bytes_tcdm_to_l2": int(eng.dma[D_BYTES_OUT]),
+               "tcdm_conflict_cycles": int(eng.dma_conflicts.sum())}
+        return ClusterResult(reason, code, int(self.env.now), msg, cores, banks, seconds, dma)
 
     def read(self, addr: int, n: int) -> bytes:
         """Bytes of simulated memory (for checks)."""
@@ -282,4 +363,4 @@ def run_cluster(image: Image, config: ClusterConfig | None = None, **kwargs) -> 
     return Cluster(image, config).run(**kwargs)
 
 
-__all__ = ["Cluster", "ClusterError", "ClusterResult", "run_cluster", "np"]
+__all__ = ["Cluster", "ClusterError", "ClusterResult", "DmaJob", "run_cluster"]

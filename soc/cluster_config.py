@@ -32,10 +32,11 @@ class ClusterConfig:
     boot_ram_size_bytes: int = 1024 * KIB  # ideal RAM at 0x0 for programs linked there
     periph_latency_cycles: int = 1       # assumption: extra cycles of a core's peripheral access
     wakeup_latency_cycles: int = 8       # GVSoC models the event-unit wake-up as 6 + 2 cycles
+    dma_l2_bytes_per_cycle: int = 8      # 64-bit AXI on the L2 side of the cluster DMA
 
     def __post_init__(self) -> None:
         positive = ("n_cores", "clock_hz", "tcdm_size_bytes", "tcdm_banks", "periph_size_bytes",
-                    "l2_size_bytes")
+                    "l2_size_bytes", "dma_l2_bytes_per_cycle")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be > 0")

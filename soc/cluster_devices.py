@@ -144,3 +144,57 @@ class Timer:
             self._arm((value << 32) | self.alarm_lo)
         else:
             raise PeriphError(f"timer register +0x{off:02x} is not writable")
+
+
+DMA_OFFSET = 0x1800
+
+
+class DmaJob:
+    """One 1-D or 2-D transfer: ``rows`` rows of ``length_bytes``, with byte strides."""
+
+    def __init__(self, src: int, dst: int, length_bytes: int, rows: int = 1,
+                 src_stride_bytes: int | None = None, dst_stride_bytes: int | None = None,
+                 events_to: int = 0) -> None:
+        self.src, self.dst, self.length_bytes, self.rows = src, dst, length_bytes, rows
+        self.src_stride_bytes = length_bytes if src_stride_bytes is None else src_stride_bytes
+        self.dst_stride_bytes = length_bytes if dst_stride_bytes is None else dst_stride_bytes
+        self.events_to = events_to     # cores notified with EVT_DMA on completion (bit mask)
+
+
+class Dma:
+    """Register interface of the cluster DMA (the transfer itself runs in the cycle engine).
+
+    SRC +0x00, DST +0x04, LEN +0x08 (bytes per row), SRC_STRIDE +0x0C, DST_STRIDE +0x10,
+    ROWS +0x14 (all rw; ROWS defaults to 1, strides to LEN when 0), START +0x18 (w: enqueue the
+    programmed transfer; completion raises EVT_DMA on the cores in the written bit mask, or on
+    the starting core if 0), PENDING +0x1C (r: jobs queued or running), DONE +0x20 (r: jobs
+    completed).  One side of a transfer must be the TCDM, the other L2 (or boot RAM).
+    """
+
+    def __init__(self, submit: Callable[[DmaJob], None], pending: Callable[[], int]) -> None:
+        self.regs = {0x00: 0, 0x04: 0, 0x08: 0, 0x0C: 0, 0x10: 0, 0x14: 1}
+        self.done = 0
+        self._submit = submit
+        self._pending = pending
+
+    def read(self, core: int, off: int) -> int:
+        """Programmed registers, PENDING and DONE."""
+        if off in self.regs:
+            return self.regs[off]
+        if off == 0x1C:
+            return self._pending()
+        if off == 0x20:
+            return self.done
+        raise PeriphError(f"DMA register +0x{off:02x} is not readable")
+
+    def write(self, core: int, off: int, value: int) -> None:
+        """Program a register, or START a transfer."""
+        if off in self.regs:
+            self.regs[off] = value
+            return
+        if off == 0x18:
+            r = self.regs
+            self._submit(DmaJob(r[0x00], r[0x04], r[0x08], r[0x14], r[0x0C] or r[0x08],
+                                r[0x10] or r[0x08], value or (1 << core)))
+            return
+        raise PeriphError(f"DMA register +0x{off:02x} is not writable")

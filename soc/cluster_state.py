@@ -12,8 +12,38 @@ import numpy as np
 EngineState = namedtuple(
     "EngineState",
     "now status pend pbank pwrite grant rr bk_t bk_key bk_win arb_t bank_reads bank_writes "
-    "bank_conflicts core_conflicts tcdm stop",
+    "bank_conflicts core_conflicts tcdm stop dma dport dma_conflicts",
 )
+
+# ---- DMA job fields (``EngineState.dma``) -------------------------------------------------------
+D_ACTIVE = 0        # 1 while a job runs
+D_TO_L2 = 1         # 0: L2 -> TCDM, 1: TCDM -> L2
+D_SRC = 2
+D_DST = 3
+D_LEN = 4           # bytes per row
+D_SSTRIDE = 5
+D_DSTRIDE = 6
+D_ROWS = 7
+D_TOTAL = 8         # bytes of the job
+D_START = 9         # cycle the job started
+D_L2 = 10           # bytes moved by the L2 side (8 B/cycle after the L2 latency)
+D_ISSUED = 11       # bytes requested by the TCDM side
+D_DONE_L1 = 12      # bytes granted on the TCDM side
+D_L2T = 13          # last cycle the L2 side moved data (it moves once per cycle)
+D_BYTES_IN = 14     # statistics: bytes L2 -> TCDM
+D_BYTES_OUT = 15    # statistics: bytes TCDM -> L2
+D_L2_BYTES_PER_CYCLE = 16
+D_L2_LATENCY = 17
+D_FIFO_BYTES = 18   # TCDM -> L2: bytes read from TCDM but not yet written to L2
+NDMA = 19
+NDMA_PORTS = 4
+# DMA port request fields (``EngineState.dport[port]``)
+P_PEND = 0          # cycle of the pending request, -1 none
+P_BANK = 1
+P_TCDM = 2          # TCDM address of the chunk
+P_OTHER = 3         # L2 address of the chunk
+P_BYTES = 4
+P_GRANT = 5         # cycle granted, -1 none
 
 # Core status in the cluster.
 STATUS_RUN = 0      # fetching and executing
@@ -23,11 +53,18 @@ STATUS_HALT = 2     # finished or stopped by a fault
 # cluster_run return values besides a core's stop reason (soc.core_state.STOP_*).
 ENG_RUN = 0         # reached t_end
 ENG_IDLE = -1       # no core can run (all asleep or halted)
-ENG_SLEEP = -2      # reserved
+ENG_DMA_DONE = -2   # a DMA job completed (the engine stops after that cycle)
 
 
-def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int) -> EngineState:
-    """Engine state at cycle 0: every core running, no request pending."""
+def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
+               dma_l2_bytes_per_cycle: int = 8, dma_l2_latency_cycles: int = 0) -> EngineState:
+    """Engine state at cycle 0: every core running, no request pending, the DMA idle."""
+    dma = np.zeros(NDMA, np.int64)
+    dma[D_L2_BYTES_PER_CYCLE] = dma_l2_bytes_per_cycle
+    dma[D_L2_LATENCY] = dma_l2_latency_cycles
+    dport = np.zeros((NDMA_PORTS, 6), np.int64)
+    dport[:, P_PEND] = -1
+    dport[:, P_GRANT] = -1
     return EngineState(
         now=np.zeros(1, np.int64),
         status=np.zeros(ncores, np.int64),
@@ -46,4 +83,7 @@ def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int) -
         core_conflicts=np.zeros(ncores, np.int64),
         tcdm=np.array([tcdm_base, tcdm_size_bytes], np.int64),
         stop=np.zeros(2, np.int64),
+        dma=dma,
+        dport=dport,
+        dma_conflicts=np.zeros(NDMA_PORTS, np.int64),
     )

@@ -36,8 +36,15 @@ from soc.core_timing import (
 )
 from soc.memory import read_mem, region_index, translate, write_mem  # noqa: F401
 from soc.cluster_state import (  # noqa: F401
-    ENG_IDLE, ENG_RUN, ENG_SLEEP, STATUS_RUN,
+    D_ACTIVE, D_BYTES_IN, D_BYTES_OUT, D_DONE_L1, D_DST, D_DSTRIDE, D_FIFO_BYTES, D_ISSUED, D_L2,
+    D_L2_BYTES_PER_CYCLE, D_L2_LATENCY, D_L2T, D_LEN, D_SRC, D_SSTRIDE, D_START, D_TO_L2,
+    D_TOTAL, ENG_DMA_DONE, ENG_IDLE, ENG_RUN, NDMA_PORTS, P_BANK, P_BYTES, P_GRANT, P_OTHER,
+    P_PEND, P_TCDM, STATUS_RUN,
 )
+
+#: TCDM -> L2 transfers buffer at most this many bytes read from the TCDM and not yet written to
+#: L2 (16 outstanding 32-bit requests, system-facts section 1).
+DMA_FIFO_BYTES = 64
 # @@HELPERS@@
 
 # @@CONSTANTS@@
@@ -306,6 +313,70 @@ def _instr_fragment():  # @@FRAGMENT@@ (its body is pasted by core_codegen; neve
 
 
 @njit(cache=True)
+def dma_requests(d, dport, t, req_t, tb, nbanks):
+    """Advance the active DMA job's L2 side for cycle ``t`` (once per cycle) and post TCDM-side
+    requests, one 32-bit-word chunk per free port, for cycle ``req_t``."""
+    if d[D_L2T] != t:
+        d[D_L2T] = t
+        if t >= d[D_START] + d[D_L2_LATENCY]:
+            if d[D_TO_L2] == 0:
+                d[D_L2] = min(d[D_TOTAL], d[D_L2] + d[D_L2_BYTES_PER_CYCLE])
+            else:
+                moved = min(d[D_L2_BYTES_PER_CYCLE], d[D_FIFO_BYTES])
+                d[D_FIFO_BYTES] -= moved
+                d[D_L2] += moved
+    for p in range(NDMA_PORTS):
+        if dport[p, P_PEND] >= 0:
+            continue
+        done = d[D_ISSUED]
+        if done >= d[D_TOTAL]:
+            break
+        row = done // d[D_LEN]
+        off = done - row * d[D_LEN]
+        if d[D_TO_L2] == 0:
+            tcdm = d[D_DST] + row * d[D_DSTRIDE] + off
+            other = d[D_SRC] + row * d[D_SSTRIDE] + off
+        else:
+            tcdm = d[D_SRC] + row * d[D_SSTRIDE] + off
+            other = d[D_DST] + row * d[D_DSTRIDE] + off
+        n = min(4 - (tcdm & 3), d[D_LEN] - off)
+        if d[D_TO_L2] == 0:
+            if done + n > d[D_L2]:
+                break
+        elif d[D_FIFO_BYTES] + (done - d[D_DONE_L1]) + n > DMA_FIFO_BYTES:
+            break
+        dport[p, P_PEND] = req_t
+        dport[p, P_BANK] = ((tcdm - tb) >> 2) % nbanks
+        dport[p, P_TCDM] = tcdm
+        dport[p, P_OTHER] = other
+        dport[p, P_BYTES] = n
+        dport[p, P_GRANT] = -1
+        d[D_ISSUED] = done + n
+
+
+@njit(cache=True)
+def dma_copy(mem, d, dport, p):
+    """Move the bytes of port ``p``'s granted chunk; returns 1 when the job is complete."""
+    n = dport[p, P_BYTES]
+    to_l2 = d[D_TO_L2] != 0
+    src = dport[p, P_TCDM] if to_l2 else dport[p, P_OTHER]
+    dst = dport[p, P_OTHER] if to_l2 else dport[p, P_TCDM]
+    so = translate(mem, src, n)
+    do = translate(mem, dst, n)
+    for i in range(n):
+        write_mem(mem, do + i, 1, mem.data[so + i])
+    d[D_DONE_L1] += n
+    dport[p, P_PEND] = -1
+    dport[p, P_GRANT] = -1
+    if to_l2:
+        d[D_FIFO_BYTES] += n
+        d[D_BYTES_OUT] += n
+        return 0
+    d[D_BYTES_IN] += n
+    return 1 if d[D_DONE_L1] >= d[D_TOTAL] else 0
+
+
+@njit(cache=True)
 def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
     """Execute core ``c`` alone until it stops, reaches ``max_cycle`` or retires ``max_instr``.
 
@@ -388,8 +459,15 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     tb = eng.tcdm[0]
     tsz = eng.tcdm[1]
     t = eng.now[0]
+    nmasters = ncores + NDMA_PORTS
+    dma = eng.dma
+    dport = eng.dport
     while t < t_end:
-        # ---- (1) requests of the cores issuing now ----------------------------------------
+        # ---- (1) requests of the DMA ports and of the cores issuing now ---------------------
+        # dma[D_ACTIVE]: 0 idle, 1 running, 2 complete and not yet reported (survives re-entry)
+        if dma[D_ACTIVE] == 1:
+            # Requests posted after this cycle's arbitration (re-entry) compete next cycle.
+            dma_requests(dma, dport, t, t if eng.arb_t[0] != t else t + 1, tb, nbanks)
         for c in range(ncores):
             if eng.status[c] != STATUS_RUN or st.cycle[c] != t or eng.pend[c] >= 0:
                 continue
@@ -414,20 +492,41 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
         # ---- (2) arbitration, once per cycle ------------------------------------------------
         if eng.arb_t[0] != t:
             eng.arb_t[0] = t
-            for c in range(ncores):
-                if eng.pend[c] == t:
-                    b = eng.pbank[c]
-                    key = (c - eng.rr[b]) % ncores
-                    if eng.bk_t[b] != t or key < eng.bk_key[b]:
-                        eng.bk_t[b] = t
-                        eng.bk_key[b] = key
-                        eng.bk_win[b] = c
+            # masters: cores 0..ncores-1, then the DMA's TCDM ports
+            for m in range(nmasters):
+                if m < ncores:
+                    if eng.pend[m] != t:
+                        continue
+                    b = eng.pbank[m]
+                else:
+                    if dport[m - ncores, P_PEND] != t:
+                        continue
+                    b = dport[m - ncores, P_BANK]
+                key = (m - eng.rr[b]) % nmasters
+                if eng.bk_t[b] != t or key < eng.bk_key[b]:
+                    eng.bk_t[b] = t
+                    eng.bk_key[b] = key
+                    eng.bk_win[b] = m
+            for p in range(NDMA_PORTS):
+                if dport[p, P_PEND] == t:
+                    b = dport[p, P_BANK]
+                    if eng.bk_win[b] == ncores + p:
+                        dport[p, P_GRANT] = t
+                        eng.rr[b] = (ncores + p + 1) % nmasters
+                        if dma[D_TO_L2] != 0:
+                            eng.bank_reads[b] += 1
+                        else:
+                            eng.bank_writes[b] += 1
+                    else:
+                        dport[p, P_PEND] = t + 1
+                        eng.bank_conflicts[b] += 1
+                        eng.dma_conflicts[p] += 1
             for c in range(ncores):
                 if eng.pend[c] == t:
                     b = eng.pbank[c]
                     if eng.bk_win[b] == c:
                         eng.grant[c] = t
-                        eng.rr[b] = (c + 1) % ncores
+                        eng.rr[b] = (c + 1) % nmasters
                         if eng.pwrite[c] != 0:
                             eng.bank_writes[b] += 1
                         else:
@@ -437,7 +536,16 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                         st.xtra[c] += 1
                         eng.bank_conflicts[b] += 1
                         eng.core_conflicts[c] += 1
-        # ---- (3) execute --------------------------------------------------------------------
+        # ---- (3) execute: DMA chunks, then cores --------------------------------------------
+        if dma[D_ACTIVE] == 1:
+            done = 0
+            for p in range(NDMA_PORTS):
+                if dport[p, P_GRANT] == t:
+                    done |= dma_copy(mem, dma, dport, p)
+            if dma[D_TO_L2] != 0 and dma[D_L2] >= dma[D_TOTAL]:
+                done = 1
+            if done != 0:
+                dma[D_ACTIVE] = 2
         for c in range(ncores):
             if eng.status[c] != STATUS_RUN:
                 continue
@@ -468,8 +576,12 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                 eng.stop[0] = sr
                 eng.stop[1] = c
                 return sr
+        if dma[D_ACTIVE] == 2:
+            dma[D_ACTIVE] = 0
+            eng.now[0] = t + 1
+            return ENG_DMA_DONE
         # ---- next cycle at which anything happens -------------------------------------------
-        t_next = -1
+        t_next = t + 1 if dma[D_ACTIVE] == 1 else -1
         for c in range(ncores):
             if eng.status[c] == STATUS_RUN:
                 tc = eng.pend[c] if eng.pend[c] >= 0 else st.cycle[c]
