@@ -8,9 +8,10 @@ something else could change its inputs, so results do not depend on how the work
 
 Cycle-exact: per-cycle, per-bank round-robin arbitration of the cores' TCDM accesses (a lost
 grant costs exactly one cycle), event delivery and barrier release, wake-up latency.
-Approximated: L2 and peripheral accesses cost a constant latency (no contention); instruction
-fetch is ideal (no instruction-cache model yet); a misaligned TCDM access is arbitrated once, on
-its first word.
+Approximated: L2 and peripheral accesses cost a constant latency (no contention); the
+instruction cache is ideal by default, and the selectable hierarchical model (private + shared,
+fully associative, LRU) charges a miss to the first instruction fetched from a new line (no
+prefetch, no refill contention); a misaligned TCDM access is arbitrated once, on its first word.
 """
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ class Cluster:
         load_image(self.mem, image)
         self.state = new_state(cfg.n_cores, boot_pc=image.entry)
         self.eng = new_engine(cfg.n_cores, cfg.tcdm_banks, cfg.tcdm_base, cfg.tcdm_size_bytes,
-                              cfg.dma_l2_bytes_per_cycle, cfg.l2_latency_cycles)
+                              cfg.dma_l2_bytes_per_cycle, cfg.l2_latency_cycles,
+                              cfg.icache_engine_params())
         self.env = simpy.Environment()
         self.event_unit = EventUnit(cfg.n_cores, self._wake)
         self.timer = Timer(lambda: int(self.env.now), self._arm_alarm)
@@ -345,6 +347,9 @@ class Cluster:
             cores.append({"core": c, "cycles": int(st.cycle[c]),
                           "instructions_retired": int(st.instret[c]),
                           "tcdm_conflict_cycles": int(eng.core_conflicts[c]),
+                          "icache": {"private_hits": int(eng.ic_stats[c, 0]),
+                                     "shared_hits": int(eng.ic_stats[c, 1]),
+                                     "misses": int(eng.ic_stats[c, 2])},
                           "counters": counters})
         banks = {"reads": eng.bank_reads.tolist(), "writes": eng.bank_writes.tolist(),
                  "conflicts": eng.bank_conflicts.tolist()}

@@ -33,6 +33,12 @@ class ClusterConfig:
     periph_latency_cycles: int = 1       # assumption: extra cycles of a core's peripheral access
     wakeup_latency_cycles: int = 8       # GVSoC models the event-unit wake-up as 6 + 2 cycles
     dma_l2_bytes_per_cycle: int = 8      # 64-bit AXI on the L2 side of the cluster DMA
+    icache: str = "ideal"                # "ideal" or "hierarchical" (private + shared levels)
+    icache_private_size_bytes: int = 512
+    icache_shared_size_bytes: int = 4 * KIB
+    icache_line_bytes: int = 16          # 128-bit lines
+    icache_shared_hit_cycles: int = 3    # private miss + shared hit: 2-3 cycles ([PC]); upper end
+    icache_miss_extra_cycles: int = 4    # double miss: L2 round trip + 4 ([PC])
 
     def __post_init__(self) -> None:
         positive = ("n_cores", "clock_hz", "tcdm_size_bytes", "tcdm_banks", "periph_size_bytes",
@@ -41,7 +47,7 @@ class ClusterConfig:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be > 0")
         for name in ("l2_latency_cycles", "periph_latency_cycles", "wakeup_latency_cycles",
-                     "boot_ram_size_bytes"):
+                     "boot_ram_size_bytes", "icache_miss_extra_cycles"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be >= 0")
         if not 1 <= self.n_cores <= 32:
@@ -49,9 +55,30 @@ class ClusterConfig:
         if self.tcdm_size_bytes % (4 * self.tcdm_banks):
             raise ConfigError(f"tcdm_size_bytes = {self.tcdm_size_bytes}: must be a multiple of "
                               f"4 * tcdm_banks ({4 * self.tcdm_banks})")
+        if self.icache not in ("ideal", "hierarchical"):
+            raise ConfigError(f"icache = {self.icache!r}: allowed 'ideal', 'hierarchical'")
+        for name in ("icache_private_size_bytes", "icache_shared_size_bytes"):
+            if getattr(self, name) <= 0 or getattr(self, name) % self.icache_line_bytes:
+                raise ConfigError(f"{name} = {getattr(self, name)}: must be a positive multiple "
+                                  f"of icache_line_bytes ({self.icache_line_bytes})")
+        if self.icache_line_bytes not in (4, 8, 16, 32, 64):
+            raise ConfigError(f"icache_line_bytes = {self.icache_line_bytes}: allowed 4..64, "
+                              "a power of two")
+        if self.icache_shared_hit_cycles < 1:
+            raise ConfigError(f"icache_shared_hit_cycles = {self.icache_shared_hit_cycles}: "
+                              "must be >= 1")
         if self.wakeup_latency_cycles < 4:
             raise ConfigError(f"wakeup_latency_cycles = {self.wakeup_latency_cycles}: must be >= 4"
                               " (a p.elw takes 4 cycles without sleeping)")
+
+    def icache_engine_params(self) -> tuple[int, int, int, int, int, int]:
+        """(enabled, line bytes, shared-hit extra cycles, miss extra cycles, private lines,
+        shared lines) for the cycle engine; a hit costs the normal 1-cycle fetch."""
+        return (int(self.icache == "hierarchical"), self.icache_line_bytes,
+                self.icache_shared_hit_cycles - 1,
+                self.l2_latency_cycles + self.icache_miss_extra_cycles - 1,
+                self.icache_private_size_bytes // self.icache_line_bytes,
+                self.icache_shared_size_bytes // self.icache_line_bytes)
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<config>") -> "ClusterConfig":
@@ -60,8 +87,10 @@ class ClusterConfig:
         for key, value in data.items():
             if key not in known:
                 raise ConfigError(f"{source}: unknown key {key!r}; allowed: {', '.join(sorted(known))}")
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ConfigError(f"{source}: {key} = {value!r}: must be an integer")
+            expected = str if key == "icache" else int
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ConfigError(f"{source}: {key} = {value!r}: must be "
+                                  f"{'a string' if expected is str else 'an integer'}")
         try:
             return cls(**data)
         except ConfigError as e:

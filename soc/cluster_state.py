@@ -12,8 +12,19 @@ import numpy as np
 EngineState = namedtuple(
     "EngineState",
     "now status pend pbank pwrite grant rr bk_t bk_key bk_win arb_t bank_reads bank_writes "
-    "bank_conflicts core_conflicts tcdm stop dma dport dma_conflicts",
+    "bank_conflicts core_conflicts tcdm stop dma dport dma_conflicts "
+    "icache ic_line ic_ptag ic_page ic_stag ic_sage ic_clock ic_stats",
 )
+
+# ``EngineState.icache``: [enabled, line bytes, extra cycles of a shared hit, of a double miss]
+IC_ON = 0
+IC_LINE = 1
+IC_SHARED_EXTRA = 2
+IC_MISS_EXTRA = 3
+# ``EngineState.ic_stats[core]``: private hits, shared hits, misses to L2
+ICS_PRIVATE = 0
+ICS_SHARED = 1
+ICS_MISS = 2
 
 # ---- DMA job fields (``EngineState.dma``) -------------------------------------------------------
 D_ACTIVE = 0        # 1 while a job runs
@@ -57,8 +68,14 @@ ENG_DMA_DONE = -2   # a DMA job completed (the engine stops after that cycle)
 
 
 def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
-               dma_l2_bytes_per_cycle: int = 8, dma_l2_latency_cycles: int = 0) -> EngineState:
-    """Engine state at cycle 0: every core running, no request pending, the DMA idle."""
+               dma_l2_bytes_per_cycle: int = 8, dma_l2_latency_cycles: int = 0,
+               icache: tuple[int, int, int, int, int, int] = (0, 16, 0, 0, 1, 1)) -> EngineState:
+    """Engine state at cycle 0: every core running, no request pending, the DMA idle.
+
+    ``icache`` = (enabled, line bytes, shared-hit extra cycles, miss extra cycles, private
+    lines per core, shared lines).
+    """
+    on, line, shared_extra, miss_extra, plines, slines = icache
     dma = np.zeros(NDMA, np.int64)
     dma[D_L2_BYTES_PER_CYCLE] = dma_l2_bytes_per_cycle
     dma[D_L2_LATENCY] = dma_l2_latency_cycles
@@ -86,4 +103,12 @@ def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
         dma=dma,
         dport=dport,
         dma_conflicts=np.zeros(NDMA_PORTS, np.int64),
+        icache=np.array([on, line, shared_extra, miss_extra], np.int64),
+        ic_line=np.full(ncores, -1, np.int64),
+        ic_ptag=np.full((ncores, plines), -1, np.int64),
+        ic_page=np.zeros((ncores, plines), np.int64),
+        ic_stag=np.full(slines, -1, np.int64),
+        ic_sage=np.zeros(slines, np.int64),
+        ic_clock=np.zeros(1, np.int64),
+        ic_stats=np.zeros((ncores, 3), np.int64),
     )

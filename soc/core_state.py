@@ -98,12 +98,13 @@ CNT_STORES = NICLASS + 11
 CNT_HWLOOP_JUMPS = NICLASS + 12
 CNT_TRAPS = NICLASS + 13
 CNT_SLEEP = NICLASS + 14           # cycles spent clock-gated (p.elw on the event unit)
-NCNT = NICLASS + 15
+CNT_STALL_FETCH = NICLASS + 15     # instruction-cache miss cycles (cluster, hierarchical model)
+NCNT = NICLASS + 16
 COUNTER_NAMES = (
     [f"instr_{c}" for c in ICLASSES]
     + ["stall_load_use", "stall_waw", "stall_jalr", "stall_branch", "stall_jump",
        "stall_multicycle", "stall_misaligned", "stall_csr", "stall_fence", "stall_memory",
-       "loads", "stores", "hwloop_jumps", "traps", "sleep_cycles"]
+       "loads", "stores", "hwloop_jumps", "traps", "sleep_cycles", "stall_fetch"]
 )
 assert len(COUNTER_NAMES) == NCNT
 

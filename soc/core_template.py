@@ -22,6 +22,7 @@ from isa.decoder import decode_word
 from soc.core_csr import csr_read, csr_write
 from soc.core_state import (
     CNT_HWLOOP_JUMPS, CNT_INSTR, CNT_LOADS, CNT_SLEEP, CNT_STALL_BRANCH, CNT_STALL_CSR,
+    CNT_STALL_FETCH,
     CNT_STALL_FENCE, CNT_STALL_JALR, CNT_STALL_JUMP, CNT_STALL_LOAD_USE, CNT_STALL_MEM,
     CNT_STALL_MISALIGNED, CNT_STALL_MULTI, CNT_STALL_WAW, CNT_STORES, CNT_TRAPS, CSR_MCAUSE,
     CSR_MEPC, CSR_MSTATUS, CSR_MTVAL, CSR_MTVEC, CSR_MTVEC_SET, HZ_ALU_RD, HZ_ALU_RD2, HZ_LINK,
@@ -377,6 +378,37 @@ def dma_copy(mem, d, dport, p):
 
 
 @njit(cache=True)
+def icache_fetch(cfg, ptag, page, stag, sage, clock, stats, c, line):
+    """Look up instruction line ``line`` for core ``c`` in its private cache, then the shared
+    one (both fully associative, least-recently-used replacement); fill on a miss.  Returns the
+    extra fetch cycles (0 for a private hit)."""
+    clock[0] += 1
+    now = clock[0]
+    victim = 0
+    for k in range(ptag.shape[1]):
+        if ptag[c, k] == line:
+            page[c, k] = now
+            stats[c, 0] += 1
+            return 0
+        if page[c, k] < page[c, victim]:
+            victim = k
+    ptag[c, victim] = line
+    page[c, victim] = now
+    svictim = 0
+    for k in range(stag.size):
+        if stag[k] == line:
+            sage[k] = now
+            stats[c, 1] += 1
+            return cfg[2]
+        if sage[k] < sage[svictim]:
+            svictim = k
+    stag[svictim] = line
+    sage[svictim] = now
+    stats[c, 2] += 1
+    return cfg[3]
+
+
+@njit(cache=True)
 def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
     """Execute core ``c`` alone until it stops, reaches ``max_cycle`` or retires ``max_instr``.
 
@@ -460,6 +492,8 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     tsz = eng.tcdm[1]
     t = eng.now[0]
     nmasters = ncores + NDMA_PORTS
+    icache_on = eng.icache[0] != 0
+    ic_line_bytes = eng.icache[1]
     dma = eng.dma
     dport = eng.dport
     while t < t_end:
@@ -471,6 +505,17 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
         for c in range(ncores):
             if eng.status[c] != STATUS_RUN or st.cycle[c] != t or eng.pend[c] >= 0:
                 continue
+            if icache_on:
+                # A fetch from a new line looks it up; a miss delays the instruction's issue.
+                line = st.pc[c] // ic_line_bytes
+                if line != eng.ic_line[c]:
+                    eng.ic_line[c] = line
+                    extra = icache_fetch(eng.icache, eng.ic_ptag, eng.ic_page, eng.ic_stag,
+                                         eng.ic_sage, eng.ic_clock, eng.ic_stats, c, line)
+                    if extra > 0:
+                        st.cycle[c] += extra
+                        cnt[c, CNT_STALL_FETCH] += extra
+                        continue
             h = fetch_row_cached(mem, tabs, st.pc[c], tmp, code_reg)
             if h < 0 or dec[h, 0] <= 0:
                 continue

@@ -193,3 +193,63 @@ def test_config_validation():
         ClusterConfig.from_dict({"tcdm_banks": 0}, "arch.yaml")
     with pytest.raises(ConfigError, match="unknown key 'bankz'"):
         ClusterConfig.from_dict({"bankz": 3}, "arch.yaml")
+
+
+ICACHE_PROG = """
+    .text
+    .globl main
+main:
+    la    a3, res
+    li    a4, 2
+loop:
+    .option push
+    .option norvc
+    .balign 16
+    csrr  s10, mcycle             # line A (its own miss is paid before it samples mcycle)
+    nop
+    nop
+    nop
+    nop                           # line B
+    nop
+    nop
+    nop
+    nop                           # line C
+    nop
+    nop
+    nop
+    csrr  t5, mcycle              # line D
+    .option pop
+    sub   t5, t5, s10
+    sw    t5, 0(a3)
+    addi  a3, a3, 4
+    addi  a4, a4, -1
+    bnez  a4, loop
+    li    a0, 0
+    ret
+    .data
+    .balign 16
+res:
+    .space 8
+"""
+
+
+def test_hierarchical_icache_cold_misses_then_hits():
+    cfg = ClusterConfig(n_cores=1, icache="hierarchical")
+    image = cluster_program(ICACHE_PROG, "icache.S", cfg)
+    cl = Cluster(image, cfg)
+    result = cl.run(max_cycles=100_000)
+    assert result.ok, result.message
+    first, second = np.frombuffer(cl.read(image.symbols["res"], 8), np.int32)
+    miss = cfg.l2_latency_cycles + cfg.icache_miss_extra_cycles - 1   # beyond the 1-cycle hit
+    # csrr (4) + 11 nops, plus a double miss on lines B, C and D the first time round
+    assert first == 4 + 11 + 3 * miss
+    assert second == 4 + 11                 # all four lines now hit in the private cache
+    ic = result.cores[0]["icache"]
+    assert ic["misses"] > 0 and ic["private_hits"] > 0
+
+
+def test_ideal_icache_is_the_default():
+    image = cluster_program(ICACHE_PROG, "icache.S", ClusterConfig(n_cores=1))
+    cl = Cluster(image, ClusterConfig(n_cores=1))
+    assert cl.run(max_cycles=100_000).ok
+    assert list(np.frombuffer(cl.read(image.symbols["res"], 8), np.int32)) == [15, 15]
