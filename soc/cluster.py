@@ -99,7 +99,7 @@ class Cluster:
         load_image(self.mem, image)
         self.state = new_state(cfg.n_cores, boot_pc=image.entry)
         self.eng = new_engine(cfg.n_cores, cfg.tcdm_banks, cfg.tcdm_base, cfg.tcdm_size_bytes,
-                              cfg.dma_l2_bytes_per_cycle, cfg.l2_latency_cycles,
+                              cfg.tcdm_interleave_bytes, cfg.dma_l2_bytes_per_cycle, cfg.l2_latency_cycles,
                               cfg.icache_engine_params())
         self.env = simpy.Environment()
         self.event_unit = EventUnit(cfg.n_cores, self._wake)

@@ -24,6 +24,7 @@ class ClusterConfig:
     tcdm_base: int = 0x1000_0000
     tcdm_size_bytes: int = 512 * KIB
     tcdm_banks: int = 32
+    tcdm_interleave_bytes: int = 4       # consecutive 32-bit words in consecutive banks
     periph_base: int = 0x1020_0000
     periph_size_bytes: int = 32 * KIB
     l2_base: int = 0x1C00_0000
@@ -52,9 +53,13 @@ class ClusterConfig:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be >= 0")
         if not 1 <= self.n_cores <= 32:
             raise ConfigError(f"n_cores = {self.n_cores}: allowed 1..32")
-        if self.tcdm_size_bytes % (4 * self.tcdm_banks):
+        if self.tcdm_interleave_bytes not in (4, 8, 16, 32, 64, 128, 256):
+            raise ConfigError(f"tcdm_interleave_bytes = {self.tcdm_interleave_bytes}: allowed a "
+                              "power of two from 4 to 256")
+        row = self.tcdm_interleave_bytes * self.tcdm_banks
+        if self.tcdm_size_bytes % row:
             raise ConfigError(f"tcdm_size_bytes = {self.tcdm_size_bytes}: must be a multiple of "
-                              f"4 * tcdm_banks ({4 * self.tcdm_banks})")
+                              f"tcdm_interleave_bytes * tcdm_banks ({row})")
         if self.icache not in ("ideal", "hierarchical"):
             raise ConfigError(f"icache = {self.icache!r}: allowed 'ideal', 'hierarchical'")
         for name in ("icache_private_size_bytes", "icache_shared_size_bytes"):

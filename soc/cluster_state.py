@@ -68,6 +68,7 @@ ENG_DMA_DONE = -2   # a DMA job completed (the engine stops after that cycle)
 
 
 def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
+               tcdm_interleave_bytes: int = 4,
                dma_l2_bytes_per_cycle: int = 8, dma_l2_latency_cycles: int = 0,
                icache: tuple[int, int, int, int, int, int] = (0, 16, 0, 0, 1, 1)) -> EngineState:
     """Engine state at cycle 0: every core running, no request pending, the DMA idle.
@@ -98,7 +99,7 @@ def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
         bank_writes=np.zeros(nbanks, np.int64),
         bank_conflicts=np.zeros(nbanks, np.int64),
         core_conflicts=np.zeros(ncores, np.int64),
-        tcdm=np.array([tcdm_base, tcdm_size_bytes], np.int64),
+        tcdm=np.array([tcdm_base, tcdm_size_bytes, tcdm_interleave_bytes], np.int64),
         stop=np.zeros(2, np.int64),
         dma=dma,
         dport=dport,

@@ -314,7 +314,7 @@ def _instr_fragment():  # @@FRAGMENT@@ (its body is pasted by core_codegen; neve
 
 
 @njit(cache=True)
-def dma_requests(d, dport, t, req_t, tb, nbanks):
+def dma_requests(d, dport, t, req_t, tb, nbanks, interleave):
     """Advance the active DMA job's L2 side for cycle ``t`` (once per cycle) and post TCDM-side
     requests, one 32-bit-word chunk per free port, for cycle ``req_t``."""
     if d[D_L2T] != t:
@@ -347,7 +347,7 @@ def dma_requests(d, dport, t, req_t, tb, nbanks):
         elif d[D_FIFO_BYTES] + (done - d[D_DONE_L1]) + n > DMA_FIFO_BYTES:
             break
         dport[p, P_PEND] = req_t
-        dport[p, P_BANK] = ((tcdm - tb) >> 2) % nbanks
+        dport[p, P_BANK] = ((tcdm - tb) // interleave) % nbanks
         dport[p, P_TCDM] = tcdm
         dport[p, P_OTHER] = other
         dport[p, P_BYTES] = n
@@ -490,6 +490,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     nbanks = eng.rr.size
     tb = eng.tcdm[0]
     tsz = eng.tcdm[1]
+    interleave = eng.tcdm[2]
     t = eng.now[0]
     nmasters = ncores + NDMA_PORTS
     icache_on = eng.icache[0] != 0
@@ -501,7 +502,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
         # dma[D_ACTIVE]: 0 idle, 1 running, 2 complete and not yet reported (survives re-entry)
         if dma[D_ACTIVE] == 1:
             # Requests posted after this cycle's arbitration (re-entry) compete next cycle.
-            dma_requests(dma, dport, t, t if eng.arb_t[0] != t else t + 1, tb, nbanks)
+            dma_requests(dma, dport, t, t if eng.arb_t[0] != t else t + 1, tb, nbanks, interleave)
         for c in range(ncores):
             if eng.status[c] != STATUS_RUN or st.cycle[c] != t or eng.pend[c] >= 0:
                 continue
@@ -531,7 +532,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             lw = load_stall(st.hz[c, HZ_LOAD_RD], ic, info.reads[op], info.writes[op],
                             dec[h, 1], dec[h, 2], dec[h, 3], dec[h, 4])
             eng.pend[c] = t + (1 if lw != 0 else 0)
-            eng.pbank[c] = ((a - tb) >> 2) % nbanks
+            eng.pbank[c] = ((a - tb) // interleave) % nbanks
             eng.pwrite[c] = 1 if ic == IC_STORE else 0
             eng.grant[c] = -1
         # ---- (2) arbitration, once per cycle ------------------------------------------------

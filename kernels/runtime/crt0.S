@@ -10,11 +10,15 @@
  * Runtime routines (callable with the standard calling convention; clobber only t0):
  *     rt_barrier()             all cores of the team meet (hardware barrier, p.elw)
  *     rt_wait_event(mask)      sleep until one of the events in mask, return and clear them
+ *     rt_dma_start(dst, src, bytes)   start a 1-D DMA transfer (completion event to this core)
+ *     rt_dma_wait()            sleep until a DMA transfer of this core completes
+ *     rt_dma_copy(dst, src, bytes)    rt_dma_start + rt_dma_wait
  */
     .equ PERIPH_BASE,   0x10200000
     .equ EOC_REG,       PERIPH_BASE + 0x0000
     .equ TIMER_BASE,    PERIPH_BASE + 0x0400
     .equ EU_BASE,       PERIPH_BASE + 0x0800
+    .equ DMA_BASE,      PERIPH_BASE + 0x1800
     .equ EU_MASK,       0x00
     .equ EU_BUFFER,     0x04
     .equ EU_CLEAR,      0x08
@@ -59,4 +63,35 @@ rt_wait_event:
     li    t0, EU_BASE
     sw    a0, EU_MASK(t0)
     p.elw a0, EU_WAIT(t0)
+    ret
+
+    .globl rt_dma_start
+rt_dma_start:
+    li    t0, DMA_BASE
+    sw    a1, 0x00(t0)            # SRC
+    sw    a0, 0x04(t0)            # DST
+    sw    a2, 0x08(t0)            # LEN
+    sw    zero, 0x0C(t0)          # strides: LEN (1-D)
+    sw    zero, 0x10(t0)
+    li    a0, 1
+    sw    a0, 0x14(t0)            # ROWS
+    sw    zero, 0x18(t0)          # START, completion event to this core
+    ret
+
+    .globl rt_dma_wait
+rt_dma_wait:
+    li    t0, EU_BASE
+    li    a0, EVT_DMA
+    sw    a0, EU_MASK(t0)
+    p.elw a0, EU_WAIT(t0)
+    ret
+
+    .globl rt_dma_copy
+rt_dma_copy:
+    addi  sp, sp, -16
+    sw    ra, 12(sp)
+    call  rt_dma_start
+    call  rt_dma_wait
+    lw    ra, 12(sp)
+    addi  sp, sp, 16
     ret

@@ -253,3 +253,45 @@ def test_ideal_icache_is_the_default():
     cl = Cluster(image, ClusterConfig(n_cores=1))
     assert cl.run(max_cycles=100_000).ok
     assert list(np.frombuffer(cl.read(image.symbols["res"], 8), np.int32)) == [15, 15]
+
+
+def test_bank_interleaving_is_configurable():
+    # With 16-byte interleaving, target + 4 * core keeps 4 cores in one bank.
+    cfg = ClusterConfig(n_cores=4, tcdm_interleave_bytes=16)
+    image = cluster_program(TIMED_LOAD.format(address="slli t1, a0, 2\n    add a2, a2, t1"),
+                            "timed.S", cfg)
+    cl = Cluster(image, cfg)
+    assert cl.run(max_cycles=100_000).ok
+    assert list(np.frombuffer(cl.read(image.symbols["res"], 16), np.int32)) == [5, 6, 7, 8]
+
+
+def test_runtime_dma_copy_from_core():
+    src = """
+    .text
+    .globl main
+main:
+    mv    s9, ra
+    bnez  a0, 1f
+    la    a0, buf
+    li    a1, 0x1C080000
+    li    a2, 64
+    call  rt_dma_copy
+    la    t0, buf
+    lw    a0, 60(t0)
+    mv    ra, s9
+    ret
+1:  li    a0, 0
+    mv    ra, s9
+    ret
+    .data
+    .balign 16
+buf:
+    .space 64
+"""
+    from soc.memory import write_bytes
+
+    cfg = ClusterConfig(n_cores=2)
+    cl = Cluster(cluster_program(src, "dmacopy.S", cfg), cfg)
+    write_bytes(cl.mem, 0x1C080000, bytes(range(64)))
+    result = cl.run(max_cycles=100_000)
+    assert result.ok and result.exit_code == int.from_bytes(bytes(range(60, 64)), "little")
