@@ -23,35 +23,35 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
-def _cmd_exec_cluster(args: argparse.Namespace) -> int:
-    from .cluster import Cluster
-    from .cluster_config import ClusterConfig
-    from .iss import ASM_SUFFIXES
-    from .runtime import cluster_program
+def _exit_status(exit_code: int | None) -> int:
+    """Process exit status for a program's exit code (non-zero codes stay non-zero)."""
+    code = exit_code or 0
+    return code & 0xFF if code & 0xFF else (1 if code else 0)
 
-    cfg = ClusterConfig(n_cores=args.cores)
-    path = Path(args.program)
-    if path.suffix in ASM_SUFFIXES:
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise UserError(f"{path}: cannot read: {e.strerror}") from None
-        image = cluster_program(text, str(path), cfg)
-    else:
-        from isa.elf import load_elf
 
-        image = load_elf(path)
-    result = Cluster(image, cfg).run(max_cycles=args.max_cycles)
+def _report(result, args: argparse.Namespace, summary: str) -> int:
+    """Print the JSON report and/or a one-line summary or error; return the exit status."""
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     if not result.ok:
-        print(f"hetsoc: error: {path}: {result.message}", file=sys.stderr)
+        print(f"hetsoc: error: {result.message}", file=sys.stderr)
         return 1
     if not args.json:
-        print(f"{path}: {result.message}; exit code {result.exit_code} after {result.cycles} "
-              f"cycles, {result.instret} instructions on {args.cores} cores")
-    code = result.exit_code or 0
-    return code & 0xFF if code & 0xFF else (1 if code else 0)
+        print(summary)
+    return _exit_status(result.exit_code)
+
+
+def _cmd_exec_cluster(args: argparse.Namespace) -> int:
+    from .cluster import Cluster
+    from .cluster_config import ClusterConfig
+    from .runtime import load_cluster_program
+
+    cfg = ClusterConfig(n_cores=args.cores)
+    image = load_cluster_program(args.program, cfg)
+    result = Cluster(image, cfg).run(max_cycles=args.max_cycles)
+    result.message = f"{args.program}: {result.message}"
+    return _report(result, args, f"{result.message}; exit code {result.exit_code} after "
+                   f"{result.cycles} cycles, {result.instret} instructions on {args.cores} cores")
 
 
 def _cmd_exec(args: argparse.Namespace) -> int:
@@ -72,26 +72,17 @@ def _cmd_exec(args: argparse.Namespace) -> int:
         if sig is None:
             raise UserError(f"{args.program}: no begin_signature/end_signature symbols")
         Path(args.signature).write_text("".join(f"{w:08x}\n" for w in sig))
-    if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
-    if not result.ok:
-        print(f"hetsoc: error: {result.message}", file=sys.stderr)
-        return 1
-    if not args.json:
-        print(result.message)
-    return result.exit_code & 0xFF if result.exit_code & 0xFF else (1 if result.exit_code else 0)
+    return _report(result, args, result.message)
 
 
 def _cmd_asm(args: argparse.Namespace) -> int:
     from isa.assembler import assemble
     from isa.elf_writer import write_elf
 
+    from .iss import read_source
+
     src = Path(args.source)
-    try:
-        text = src.read_text()
-    except OSError as e:
-        raise UserError(f"{src}: cannot read: {e.strerror}") from None
-    image = assemble(text, filename=str(src))
+    image = assemble(read_source(src), filename=str(src))
     out = Path(args.output or src.with_suffix(".elf"))
     write_elf(image, out)
     print(f"{out}: entry 0x{image.entry:08x}, "

@@ -39,6 +39,7 @@ from .core_state import (
     STOP_NAMES, STOP_PC, STOP_TOHOST, new_state,
 )
 from .core_timing import SLOW_CSR_TABLE
+from .diagnostics import describe_pc
 from .memory import Region, build_memory, load_image, read_bytes
 
 ELW_CYCLES = 4
@@ -305,14 +306,7 @@ class Cluster:
     # ---- reporting ----------------------------------------------------------------------------
     def describe(self, core: int) -> str:
         """``pc 0x... (disassembly)`` of a core's current instruction."""
-        from isa.disassembler import disassemble_word
-
-        pc = int(self.state.pc[core])
-        try:
-            word = int.from_bytes(read_bytes(self.mem, pc, 4), "little")
-        except ValueError:
-            return f"pc 0x{pc:08x}"
-        return f"pc 0x{pc:08x} ({disassemble_word(word, pc)})"
+        return describe_pc(self.mem, int(self.state.pc[core]))
 
     def _where_all(self) -> str:
         parts = []

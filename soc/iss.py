@@ -24,6 +24,7 @@ from .core_state import (
     STOP_STORE_FAULT, STOP_TOHOST, CoreState, new_state,
 )
 from .core_timing import SLOW_CSR_TABLE
+from .diagnostics import describe_pc
 from .memory import Memory, Region, build_memory, load_image, read_bytes
 
 
@@ -137,12 +138,7 @@ class Core:
 
     def describe(self, pc: int) -> str:
         """``pc 0x... (disassembly)`` for error messages."""
-        from isa.disassembler import disassemble_word
-
-        word = self.read_u32(pc, allow_fail=True)
-        if word is None:
-            return f"pc 0x{pc:08x}"
-        return f"pc 0x{pc:08x} ({disassemble_word(word, pc)})"
+        return describe_pc(self.mem, pc)
 
     def _result(self, seconds: float) -> ExecResult:
         st = self.state
@@ -192,14 +188,18 @@ def load_program(path: str | Path) -> Image:
     if path.suffix in ASM_SUFFIXES:
         from isa.assembler import assemble
 
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise ValueError(f"{path}: cannot read: {e.strerror}") from None
-        image = assemble(text, filename=str(path))
+        image = assemble(read_source(path), filename=str(path))
         image.source = str(path)
         return image
     return load_elf(path)
+
+
+def read_source(path: str | Path) -> str:
+    """Text of a source file; a one-line ValueError if it cannot be read."""
+    try:
+        return Path(path).read_text()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read: {e.strerror}") from None
 
 
 def run_elf(path: str | Path, **kwargs) -> ExecResult:
@@ -208,5 +208,5 @@ def run_elf(path: str | Path, **kwargs) -> ExecResult:
     return run_image(load_program(path), **kwargs)
 
 
-__all__ = ["Core", "DEFAULT_REGIONS", "ExecResult", "load_program", "run_elf",
+__all__ = ["Core", "DEFAULT_REGIONS", "ExecResult", "load_program", "read_source", "run_elf",
            "run_image"]

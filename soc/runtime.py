@@ -23,6 +23,18 @@ def runtime_source(name: str = "crt0.S") -> str:
     return (kernels_dir() / "runtime" / name).read_text()
 
 
+def load_cluster_program(path: str | Path, config: ClusterConfig | None = None) -> Image:
+    """An ELF linked for the cluster, or an assembly source linked with the runtime."""
+    from isa.elf import load_elf
+
+    from .iss import ASM_SUFFIXES, read_source
+
+    path = Path(path)
+    if path.suffix in ASM_SUFFIXES:
+        return cluster_program(read_source(path), str(path), config)
+    return load_elf(path)
+
+
 def cluster_program(source: str, filename: str = "<program>",
                     config: ClusterConfig | None = None) -> Image:
     """Assemble ``source`` (which defines ``main``) with the cluster start-up code: code in L2,

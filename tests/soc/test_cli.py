@@ -182,3 +182,40 @@ def test_console_script_has_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("hetsoc: error:")
     assert "Traceback" not in proc.stderr
+
+
+def test_exec_on_a_cluster_reports_cores_and_banks(tmp_path, capsys):
+    src = tmp_path / "par.S"
+    src.write_text("""
+    .text
+    .globl main
+main:
+    mv    s9, ra
+    call  rt_barrier
+    mv    ra, s9
+    li    a0, 0
+    ret
+""")
+    code, out, _ = _run(["exec", "--cores", "4", str(src), "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert len(data["cores"]) == 4 and len(data["banks"]["conflicts"]) == 32
+    assert all(c["counters"]["instr_elw"] >= 1 for c in data["cores"])
+
+
+def test_exec_cluster_deadlock_is_an_error(tmp_path, capsys):
+    src = tmp_path / "dead.S"
+    src.write_text("""
+    .text
+    .globl main
+main:
+    bnez  a0, 1f
+    li    t0, EU_BASE
+    sw    zero, EU_MASK(t0)
+    p.elw zero, EU_WAIT(t0)
+1:  call  rt_barrier
+    ret
+""")
+    code, _, err = _run(["exec", "--cores", "2", str(src)], capsys)
+    line = _one_line_error(err)
+    assert code == 1 and "deadlock" in line and str(src) in line
