@@ -12,10 +12,10 @@ programs are deterministic functions of the seed and always terminate:
   stores of every width at aligned and misaligned addresses inside :data:`BUF_SIZE` bytes of
   ``.data`` (label ``buf``), forward branches of every kind (and the pseudo branches),
   ``jal``/``jalr`` (incl. ``rd == rs1`` and an odd target, whose bit 0 ``jalr`` clears), calls
-  of out-of-line subroutines with varying link registers, backward loops with 1..5 trips,
+  of out-of-line subroutines with varying link registers, backward loops with 1..8 trips,
   RVC code both from the assembler's automatic compression and from explicit ``c.*``
-  mnemonics, ``.option norvc`` stretches, ``fence`` and the occasional branch relaxed over more
-  than 4 KiB;
+  mnemonics, ``.option norvc`` stretches, ``fence``, RVC HINT encodings, self-modifying code
+  (with ``fence.i``) and the occasional branch relaxed over more than 4 KiB;
 * control flow only moves forward except for the bounded loops and subroutine returns, so
   every program ends by storing 1 to ``tohost`` (followed by ``j .``).
 
@@ -24,7 +24,10 @@ Register conventions (never written by random code):
 * ``sp`` (x2) = ``buf + SP_OFFSET``, the base of ``c.lwsp``/``c.swsp`` (``c.addi16sp`` moves
   it only in balanced pairs);
 * ``s0`` (x8) = ``buf + S0_OFFSET``, the base of most loads and stores;
-* ``s1`` (x9) is the loop counter.
+* ``s1`` (x9) is the loop counter;
+* ``gp`` (x3) is a checksum: after most statements the registers they wrote are folded into
+  it (``add``/``xor``/``sub gp, gp, rd``), so a wrong intermediate result that is overwritten
+  later still shows in the final register file.
 
 Every memory access stays inside ``buf``.  Unicorn (QEMU) models misaligned loads and stores
 as byte-wise accesses, exactly as the CV32E40P splits them, so misaligned accesses are
@@ -45,8 +48,8 @@ SP_OFFSET = 256
 #: Bytes at the end of ``buf`` that receive the two registers the exit sequence clobbers.
 SAVE_AREA = 8
 
-SP, S0, S1 = 2, 8, 9
-RESERVED = frozenset({0, SP, S0, S1})
+SP, ACC, S0, S1 = 2, 3, 8, 9
+RESERVED = frozenset({0, SP, ACC, S0, S1})
 #: Registers random code may write.
 FREE = tuple(r for r in range(32) if r not in RESERVED)
 #: Free registers usable as the 3-bit ``rd'``/``rs1'``/``rs2'`` of RVC encodings.
@@ -80,6 +83,12 @@ PSEUDO_BRANCH1 = ("beqz", "bnez", "blez", "bgez", "bltz", "bgtz")
 LOADS = (("lb", 1), ("lh", 2), ("lw", 4), ("lbu", 1), ("lhu", 2))
 STORES = (("sb", 1), ("sh", 2), ("sw", 4))
 
+#: Mnemonics (and pseudo-instructions) whose first operand is the register they write.
+WRITES_FIRST_OPERAND = frozenset(
+    ALU_R + ALU_I + SHIFT_I + MUL_OPS + tuple(n for n, _ in LOADS)
+    + ("lui", "auipc", "li", "mv", "not", "neg", "seqz", "snez", "sltz", "sgtz", "sgt", "sgtu",
+       "c.addi", "c.li", "c.lui", "c.mv", "c.add", "c.sub", "c.xor", "c.or", "c.and", "c.andi",
+       "c.srli", "c.srai", "c.slli", "c.lw", "c.lwsp", "c.addi4spn"))
 #: RV32I mnemonics the generator must produce (ecall/ebreak excluded: they trap).
 RV32I_MNEMONICS = frozenset(
     ("lui", "auipc", "jal", "jalr", "fence") + BRANCHES + tuple(n for n, _ in LOADS)
@@ -106,21 +115,17 @@ class Program:
     subroutines: list[str] = field(default_factory=list)
 
 
-def _s12(v: int) -> int:
-    """``v`` wrapped to a signed 12-bit value."""
-    v &= 0xFFF
-    return v - 0x1000 if v & 0x800 else v
-
-
 class _Generator:
     """Builds one program; every choice comes from ``self.rng``."""
 
     def __init__(self, seed: int) -> None:
+        """Start a program for ``seed``."""
         self.rng = random.Random(seed)
         self.seed = seed
         self.labels = 0
         self.items = 0
         self.far_jumps = 0
+        self.loop_depth = 0       # > 0 while generating a loop body (s1 is in use)
         self.subs: list[tuple[str, int]] = []          # (label, link register)
         self.sub_bodies: list[list[str]] = []
 
@@ -163,7 +168,7 @@ class _Generator:
         if r < 0.05:
             return "zero"
         if r < 0.08:
-            return ABI[self.rng.choice((SP, S0, S1))]
+            return ABI[self.rng.choice((SP, ACC, S0, S1))]
         return ABI[self.rng.choice(FREE)]
 
     def rd_c(self, excl: frozenset[int]) -> str | None:
@@ -209,6 +214,7 @@ class _Generator:
 
     # ---- statement kinds (each returns a list of source lines) -------------------------------
     def alu_r(self, excl: frozenset[int]) -> list[str]:
+        """A register-register ALU op (shift amounts sometimes >= 32 or negative)."""
         op = self.rng.choice(ALU_R)
         a, b = self.rs(), self.rs()
         if self.rng.random() < 0.15:
@@ -220,16 +226,20 @@ class _Generator:
         return out + [f"{op} {self.rd(excl)}, {a}, {b}"]
 
     def alu_i(self, excl: frozenset[int]) -> list[str]:
+        """A register-immediate ALU op."""
         return [f"{self.rng.choice(ALU_I)} {self.rd(excl)}, {self.rs()}, {self.imm12()}"]
 
     def shift_i(self, excl: frozenset[int]) -> list[str]:
+        """An immediate shift (amounts 0 and 31 favoured)."""
         return [f"{self.rng.choice(SHIFT_I)} {self.rd(excl)}, {self.rs()}, {self.shamt()}"]
 
     def upper(self, excl: frozenset[int]) -> list[str]:
+        """``lui`` or ``auipc``."""
         imm = self.rng.choice((0, 1, 0xFFFFF, 0x80000, 0x7FFFF, self.rng.getrandbits(20)))
         return [f"{self.rng.choice(('lui', 'auipc'))} {self.rd(excl)}, {imm:#x}"]
 
     def pseudo(self, excl: frozenset[int]) -> list[str]:
+        """A pseudo-instruction (``li``, ``mv``, ``not``, ``neg``, ``seqz``, ...)."""
         rd = self.rd(excl, allow_zero=False)
         k = self.rng.randrange(7)
         if k == 0:
@@ -248,6 +258,7 @@ class _Generator:
         return ["nop"]
 
     def mul(self, excl: frozenset[int]) -> list[str]:
+        """An M-extension op on random registers."""
         a, b = self.rs(), self.rs()
         if self.rng.random() < 0.1:
             b = a
@@ -279,11 +290,13 @@ class _Generator:
         return out
 
     def load(self, excl: frozenset[int]) -> list[str]:
+        """A load of any width from a random (possibly misaligned) buffer address."""
         op, w = self.rng.choice(LOADS)
         setup, addr = self.address(w, excl)
         return setup + [f"{op} {self.rd(excl)}, {addr}"]
 
     def store(self, excl: frozenset[int]) -> list[str]:
+        """A store of any width to a random (possibly misaligned) buffer address."""
         op, w = self.rng.choice(STORES)
         setup, addr = self.address(w, excl)
         return setup + [f"{op} {self.rs()}, {addr}"]
@@ -359,7 +372,36 @@ class _Generator:
                else f"c.swsp {self.rs()}, {off}(sp)")
         return [f"c.addi16sp sp, {d}", mid, f"addi sp, sp, {-d}"]
 
+    def hint(self, excl: frozenset[int]) -> list[str]:
+        """A 16-bit HINT encoding (architecturally a no-op), emitted with ``.2byte`` since the
+        assembler, like GNU as, refuses to produce HINTs: ``c.addi rd, 0``, ``c.li``/``c.lui``/
+        ``c.mv``/``c.add``/``c.slli``/``c.addi`` with rd = x0, and shifts by 0.  Unicorn runs
+        them as no-ops too (checked).  The RV32-reserved ``c.slli`` with shamt[5] = 1 is left
+        out: the core treats it as illegal while unicorn executes it."""
+        rd = self.rng.randint(1, 31)
+        lo5 = self.rng.randint(1, 31)
+        b12 = self.rng.randint(0, 1)
+        k = self.rng.randrange(8)
+        if k == 0:      # c.addi rd, 0
+            h = (rd << 7) | 1
+        elif k == 1:    # c.li x0, imm
+            h = (2 << 13) | (b12 << 12) | (lo5 << 2) | 1
+        elif k == 2:    # c.lui x0, nzimm
+            h = (3 << 13) | (b12 << 12) | (lo5 << 2) | 1
+        elif k == 3:    # c.mv x0, rs2 / c.add x0, rs2
+            h = (4 << 13) | (b12 << 12) | (lo5 << 2) | 2
+        elif k == 4:    # c.slli rd, 0
+            h = (rd << 7) | 2
+        elif k == 5:    # c.slli x0, shamt
+            h = (lo5 << 2) | 2
+        elif k == 6:    # c.srli / c.srai rd', 0
+            h = (4 << 13) | (b12 << 10) | ((rd & 7) << 7) | 1
+        else:           # c.addi x0, nzimm (a c.nop with an immediate)
+            h = (b12 << 12) | (lo5 << 2) | 1
+        return [f".2byte {h:#06x}"]
+
     def fence(self, excl: frozenset[int]) -> list[str]:
+        """A ``fence`` (a no-op for both models)."""
         return [self.rng.choice(("fence", "fence rw, rw", "fence iorw, iorw"))]
 
     def norvc(self, excl: frozenset[int]) -> list[str]:
@@ -375,9 +417,24 @@ class _Generator:
         """``n`` straight-line ALU statements (each at most 8 bytes)."""
         out: list[str] = []
         for _ in range(n):
-            out += self.rng.choice((self.alu_r, self.alu_i, self.shift_i, self.rvc_alu,
-                                    self.mul))(excl)
+            out += self.fold(self.rng.choice((self.alu_r, self.alu_i, self.shift_i,
+                                              self.rvc_alu, self.mul))(excl))
         return out
+
+    def fold(self, lines: list[str], p: float = 0.75) -> list[str]:
+        """``lines`` followed (with probability ``p``) by folding every register they write
+        into the ``gp`` checksum."""
+        if self.rng.random() >= p:
+            return lines
+        written: list[str] = []
+        for ln in lines:
+            parts = ln.split(None, 1)
+            if len(parts) == 2 and parts[0] in WRITES_FIRST_OPERAND:
+                rd = parts[1].split(",")[0].strip()
+                if rd not in written and rd != "sp":
+                    written.append(rd)
+        return lines + [f"{self.rng.choice(('add', 'xor', 'sub'))} gp, gp, {rd}"
+                        for rd in written]
 
     def condition(self, excl: frozenset[int]) -> tuple[list[str], str]:
         """Setup lines and a branch mnemonic with its register operands."""
@@ -411,9 +468,9 @@ class _Generator:
         if r < 0.3 and self.far_jumps == 0:
             # more than 4 KiB away: relaxed to an inverted branch over a jal
             self.far_jumps += 1
-            return (setup + [f"{cond}, {end}"] + self.block(excl, self.rng.randint(0, 3), depth + 1)
-                    + [f"j {end}", ".space 4200"] + [f"{end}:"])
-        body = self.block(excl, self.rng.randint(0, 6), depth + 1, allow_loop=False)
+            body = self.block(excl, self.rng.randint(0, 3), depth + 1)
+            return setup + [f"{cond}, {end}"] + body + [f"j {end}", ".space 4200", f"{end}:"]
+        body = self.block(excl, self.rng.randint(0, 6), depth + 1)
         if self.rng.random() < 0.15:     # long enough to exceed c.beqz / c.j reach
             body += self.simple(excl, 70)
         return setup + [f"{cond}, {end}"] + body + [f"{end}:"]
@@ -452,7 +509,7 @@ class _Generator:
         elif k == 3:
             seq = [f"la {tmp}, {end}", f"c.jr {tmp}"]
         elif k == 4 and 1 not in excl:
-            if self.rng.random() < 0.3:   # c.jalr ra: target read before ra is written
+            if self.rng.random() < 0.5:   # c.jalr ra: target read before ra is written
                 seq = ["la ra, " + end, "c.jalr ra"]
             else:
                 seq = [f"la {tmp}, {end}", f"c.jalr {tmp}"]
@@ -494,17 +551,63 @@ class _Generator:
         return [f"{name}:"] + body + [ret]
 
     def loop(self, excl: frozenset[int], depth: int) -> list[str]:
-        """A backward loop running 1..5 times on the reserved counter s1."""
+        """A backward loop running 1..8 times on the reserved counter s1."""
         top = self.label("loop")
-        trips = self.rng.randint(1, 5)
-        body = self.block(excl, self.rng.randint(1, 8), depth + 1, allow_loop=False)
+        trips = self.rng.randint(1, 8)
+        self.loop_depth += 1
+        body = self.block(excl, self.rng.randint(1, 12), depth + 1)
         dec = self.rng.choice(("addi s1, s1, -1", "c.addi s1, -1", "addi s1, s1, -1"))
         back = self.rng.choice((f"bnez s1, {top}", f"c.bnez s1, {top}", f"bne s1, zero, {top}",
                                 f"bgtz s1, {top}", f"blt zero, s1, {top}",
                                 f"bltu zero, s1, {top}"))
         if back.startswith("c.bnez"):
             body = self.simple(excl, self.rng.randint(1, 6))
+        self.loop_depth -= 1
         return [f"li s1, {trips}", f"{top}:"] + body + [dec, back]
+
+    def smc(self, excl: frozenset[int], depth: int) -> list[str]:
+        """Self-modifying code in a 2..3-trip loop: a 32-bit slot executes, is overwritten
+        (``sw``, two ``sh`` or four ``sb``) with a new 32-bit instruction or a pair of 16-bit
+        ones, ``fence.i``, and executes again -- the core's decode cache must follow stores.
+        The new words are encoded here by hand, independently of ``isa``."""
+        top, slot = self.label("smc"), self.label("slot")
+        rd_a = self.rng.choice(FREE)
+        first = f"{self.rng.choice(ALU_R + MUL_OPS)} {ABI[rd_a]}, {self.rs()}, {self.rs()}"
+        written = [rd_a]
+        regs = list(range(32))
+        if self.rng.random() < 0.6:
+            rd, rs1, rs2 = self.rng.choice(FREE), self.rng.choice(regs), self.rng.choice(regs)
+            written.append(rd)
+            if self.rng.random() < 0.5:     # R-type ALU / M op
+                f3 = self.rng.randrange(8)
+                f7 = self.rng.choice((0, 1) if f3 not in (0, 5) else (0, 1, 0x20))
+                word = (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x33
+            else:                           # I-type ALU op (no shifts: they constrain imm)
+                f3 = self.rng.choice((0, 2, 3, 4, 6, 7))
+                imm = self.imm12() & 0xFFF
+                word = (imm << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x13
+        else:                               # c.li rd, imm ; c.mv rd2, rs2
+            rd, rd2 = self.rng.choice(FREE), self.rng.choice(FREE)
+            imm = self.rng.randint(-32, 31) & 0x3F
+            c_li = (2 << 13) | ((imm >> 5) << 12) | (rd << 7) | ((imm & 31) << 2) | 1
+            c_mv = (4 << 13) | (rd2 << 7) | (self.rng.choice(FREE) << 2) | 2
+            word = (c_mv << 16) | c_li
+            written += [rd, rd2]
+        t, v = self.tmp2(excl)
+        k = self.rng.randrange(3)
+        if k == 0:
+            store = [f"sw {v}, 0({t})"]
+        elif k == 1:
+            store = [f"sh {v}, 0({t})", f"srli {v}, {v}, 16", f"sh {v}, 2({t})"]
+        else:
+            store = [f"sb {v}, 0({t})", f"srli {v}, {v}, 8", f"sb {v}, 1({t})",
+                     f"srli {v}, {v}, 8", f"sb {v}, 2({t})", f"srli {v}, {v}, 8",
+                     f"sb {v}, 3({t})"]
+        folds = [f"xor gp, gp, {ABI[r]}" for r in dict.fromkeys(written)]
+        return ([f"li s1, {self.rng.randint(2, 3)}", f"{top}:", ".option push", ".option norvc",
+                 f"{slot}:", first, ".option pop"] + folds
+                + [f"la {t}, {slot}", f"li {v}, {word:#010x}"] + store
+                + ["fence.i", "addi s1, s1, -1", f"bnez s1, {top}"])
 
     # ---- blocks ------------------------------------------------------------------------------
     def block(self, excl: frozenset[int], n: int, depth: int = 0,
@@ -514,13 +617,13 @@ class _Generator:
             (12, self.alu_r), (10, self.alu_i), (5, self.shift_i), (3, self.upper),
             (5, self.pseudo), (6, self.mul), (3, self.mul_special), (8, self.load),
             (7, self.store), (1, self.mem_symbol), (8, self.rvc_alu), (4, self.rvc_mem),
-            (1.5, self.sp_adjust), (0.5, self.fence), (1, self.norvc),
+            (1.5, self.sp_adjust), (0.5, self.fence), (1, self.norvc), (0.7, self.hint),
         ]
         flow: list[tuple[float, object]] = []
         if depth < 2:
             flow = [(6, self.branch), (2, self.jal), (2, self.jalr), (2, self.call)]
-            if allow_loop:
-                flow.append((2.5, self.loop))
+            if allow_loop and self.loop_depth == 0:   # s1 is free: no nested loops
+                flow += [(2.5, self.loop), (0.6, self.smc)]
         if depth >= 2:
             flow = [(1.5, self.jal), (1, self.jalr)]
         table = kinds + flow
@@ -529,19 +632,19 @@ class _Generator:
         for _ in range(n):
             fn = self.rng.choices([f for _, f in table], weights)[0]
             self.items += 1
-            if fn in (self.branch, self.jal, self.jalr, self.call, self.loop):
+            if fn in (self.branch, self.jal, self.jalr, self.call, self.loop, self.smc):
                 if fn is self.call and depth >= 2:
                     continue
                 out += fn(excl, depth)
             else:
-                out += fn(excl)
+                out += self.fold(fn(excl))
         return out
 
     # ---- whole program -------------------------------------------------------------------------
     def program(self) -> Program:
         """Generate the complete program."""
         regs = [0] + [self.value() for _ in range(31)]
-        body = self.block(frozenset(), self.rng.randint(30, 80))
+        body = self.block(frozenset(), self.rng.randint(60, 160))
         data = bytes(self.rng.getrandbits(8) for _ in range(BUF_SIZE))
         save = BUF_SIZE - SAVE_AREA - S0_OFFSET
         lines = [
