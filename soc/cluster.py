@@ -109,6 +109,7 @@ class Cluster:
         self._dma_queue: list[DmaJob] = []
         self._dma_job: DmaJob | None = None
         self.dma_completions: list[int] = []     # cycle at which each job completed
+        self._alarm_generation = 0
         self._mod = core_module()
         self._tabs = decode_tables()
         self._info = exec_info()
@@ -130,9 +131,14 @@ class Cluster:
             self._idle.succeed()
 
     def _arm_alarm(self, cycle: int) -> None:
+        """Arm the timer's single compare register; re-arming replaces the pending alarm."""
+        self._alarm_generation += 1
+        generation = self._alarm_generation
+
         def alarm(env: simpy.Environment):
             yield env.timeout(max(0, cycle - int(env.now)))
-            self.event_unit.trigger(EVT_TIMER, (1 << self.cfg.n_cores) - 1)
+            if generation == self._alarm_generation:
+                self.event_unit.trigger(EVT_TIMER, (1 << self.cfg.n_cores) - 1)
         self.env.process(alarm(self.env))
 
     # ---- DMA ------------------------------------------------------------------------------------

@@ -487,7 +487,29 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     csize = np.int64(0)
     coff = np.int64(0)
     ncores = st.pc.size
-    nbanks = eng.rr.size
+    # Every array used per cycle is hoisted out of the namedtuples once (see the module docstring).
+    status = eng.status
+    pend = eng.pend
+    pbank = eng.pbank
+    pwrite = eng.pwrite
+    grant = eng.grant
+    rr = eng.rr
+    bk_t = eng.bk_t
+    bk_key = eng.bk_key
+    bk_win = eng.bk_win
+    arb_t = eng.arb_t
+    bank_reads = eng.bank_reads
+    bank_writes = eng.bank_writes
+    bank_conflicts = eng.bank_conflicts
+    core_conflicts = eng.core_conflicts
+    pcs = st.pc
+    cyc = st.cycle
+    hzs = st.hz
+    xtra = st.xtra
+    iclass = info.iclass
+    reads = info.reads
+    writes = info.writes
+    nbanks = rr.size
     tb = eng.tcdm[0]
     tsz = eng.tcdm[1]
     interleave = eng.tcdm[2]
@@ -502,26 +524,35 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
         # dma[D_ACTIVE]: 0 idle, 1 running, 2 complete and not yet reported (survives re-entry)
         if dma[D_ACTIVE] == 1:
             # Requests posted after this cycle's arbitration (re-entry) compete next cycle.
-            dma_requests(dma, dport, t, t if eng.arb_t[0] != t else t + 1, tb, nbanks, interleave)
+            dma_requests(dma, dport, t, t if arb_t[0] != t else t + 1, tb, nbanks, interleave)
         for c in range(ncores):
-            if eng.status[c] != STATUS_RUN or st.cycle[c] != t or eng.pend[c] >= 0:
+            if status[c] != STATUS_RUN or cyc[c] != t or pend[c] >= 0:
                 continue
             if icache_on:
                 # A fetch from a new line looks it up; a miss delays the instruction's issue.
-                line = st.pc[c] // ic_line_bytes
+                line = pcs[c] // ic_line_bytes
                 if line != eng.ic_line[c]:
                     eng.ic_line[c] = line
                     extra = icache_fetch(eng.icache, eng.ic_ptag, eng.ic_page, eng.ic_stag,
                                          eng.ic_sage, eng.ic_clock, eng.ic_stats, c, line)
                     if extra > 0:
-                        st.cycle[c] += extra
+                        cyc[c] += extra
                         cnt[c, CNT_STALL_FETCH] += extra
                         continue
-            h = fetch_row_cached(mem, tabs, st.pc[c], tmp, code_reg)
+            # Fast path of fetch_row_cached written out: a call here (even inlined) costs the
+            # reference counting of the mem/tabs arrays on every issuing instruction.
+            pcc = pcs[c]
+            dd = pcc - code_reg[0]
+            if dd < 0 or dd + 2 > code_reg[1] or (pcc & 1) != 0:
+                h = fetch_row_cached(mem, tabs, pcc, tmp, code_reg)
+            else:
+                h = (dd + code_reg[2]) >> 1
+                if dec[h, 0] == 0:
+                    h = fetch_row_cached(mem, tabs, pcc, tmp, code_reg)
             if h < 0 or dec[h, 0] <= 0:
                 continue
             op = dec[h, 0]
-            ic = info.iclass[op]
+            ic = iclass[op]
             if ic != IC_LOAD and ic != IC_STORE and ic != IC_ELW:
                 continue
             a, size = addr_of(op, np.int64(x[c, dec[h, 2]]), np.int64(x[c, dec[h, 3]]),
@@ -529,59 +560,61 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             a = a & 0xFFFFFFFF
             if a < tb or a >= tb + tsz:
                 continue
-            lw = load_stall(st.hz[c, HZ_LOAD_RD], ic, info.reads[op], info.writes[op],
+            lw = load_stall(hzs[c, HZ_LOAD_RD], ic, reads[op], writes[op],
                             dec[h, 1], dec[h, 2], dec[h, 3], dec[h, 4])
-            eng.pend[c] = t + (1 if lw != 0 else 0)
-            eng.pbank[c] = ((a - tb) // interleave) % nbanks
-            eng.pwrite[c] = 1 if ic == IC_STORE else 0
-            eng.grant[c] = -1
+            pend[c] = t + (1 if lw != 0 else 0)
+            pbank[c] = ((a - tb) // interleave) % nbanks
+            pwrite[c] = 1 if ic == IC_STORE else 0
+            grant[c] = -1
         # ---- (2) arbitration, once per cycle ------------------------------------------------
-        if eng.arb_t[0] != t:
-            eng.arb_t[0] = t
+        if arb_t[0] != t:
+            arb_t[0] = t
             # masters: cores 0..ncores-1, then the DMA's TCDM ports
             for m in range(nmasters):
                 if m < ncores:
-                    if eng.pend[m] != t:
+                    if pend[m] != t:
                         continue
-                    b = eng.pbank[m]
+                    b = pbank[m]
                 else:
                     if dport[m - ncores, P_PEND] != t:
                         continue
                     b = dport[m - ncores, P_BANK]
-                key = (m - eng.rr[b]) % nmasters
-                if eng.bk_t[b] != t or key < eng.bk_key[b]:
-                    eng.bk_t[b] = t
-                    eng.bk_key[b] = key
-                    eng.bk_win[b] = m
+                key = m - rr[b]
+                if key < 0:
+                    key += nmasters
+                if bk_t[b] != t or key < bk_key[b]:
+                    bk_t[b] = t
+                    bk_key[b] = key
+                    bk_win[b] = m
             for p in range(NDMA_PORTS):
                 if dport[p, P_PEND] == t:
                     b = dport[p, P_BANK]
-                    if eng.bk_win[b] == ncores + p:
+                    if bk_win[b] == ncores + p:
                         dport[p, P_GRANT] = t
-                        eng.rr[b] = (ncores + p + 1) % nmasters
+                        rr[b] = ncores + p + 1 if ncores + p + 1 < nmasters else 0
                         if dma[D_TO_L2] != 0:
-                            eng.bank_reads[b] += 1
+                            bank_reads[b] += 1
                         else:
-                            eng.bank_writes[b] += 1
+                            bank_writes[b] += 1
                     else:
                         dport[p, P_PEND] = t + 1
-                        eng.bank_conflicts[b] += 1
+                        bank_conflicts[b] += 1
                         eng.dma_conflicts[p] += 1
             for c in range(ncores):
-                if eng.pend[c] == t:
-                    b = eng.pbank[c]
-                    if eng.bk_win[b] == c:
-                        eng.grant[c] = t
-                        eng.rr[b] = (c + 1) % nmasters
-                        if eng.pwrite[c] != 0:
-                            eng.bank_writes[b] += 1
+                if pend[c] == t:
+                    b = pbank[c]
+                    if bk_win[b] == c:
+                        grant[c] = t
+                        rr[b] = c + 1
+                        if pwrite[c] != 0:
+                            bank_writes[b] += 1
                         else:
-                            eng.bank_reads[b] += 1
+                            bank_reads[b] += 1
                     else:
-                        eng.pend[c] = t + 1
-                        st.xtra[c] += 1
-                        eng.bank_conflicts[b] += 1
-                        eng.core_conflicts[c] += 1
+                        pend[c] = t + 1
+                        xtra[c] += 1
+                        bank_conflicts[b] += 1
+                        core_conflicts[c] += 1
         # ---- (3) execute: DMA chunks, then cores --------------------------------------------
         if dma[D_ACTIVE] == 1:
             done = 0
@@ -592,47 +625,49 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                 done = 1
             if done != 0:
                 dma[D_ACTIVE] = 2
+        t_next = t + 1 if dma[D_ACTIVE] == 1 else -1
         for c in range(ncores):
-            if eng.status[c] != STATUS_RUN:
+            if status[c] != STATUS_RUN:
                 continue
-            if not (eng.grant[c] == t or (eng.pend[c] < 0 and st.cycle[c] == t)):
+            if not (grant[c] == t or (pend[c] < 0 and cyc[c] == t)):
+                tc = pend[c] if pend[c] >= 0 else cyc[c]
+                if t_next < 0 or tc < t_next:
+                    t_next = tc
                 continue
-            pc = st.pc[c]
-            now = st.cycle[c]
-            hz_load = st.hz[c, HZ_LOAD_RD]
-            hz_load2 = st.hz[c, HZ_LOAD_RD2]
-            hz_alu = st.hz[c, HZ_ALU_RD]
-            hz_alu2 = st.hz[c, HZ_ALU_RD2]
-            hz_link = st.hz[c, HZ_LINK]
-            hz_multi = st.hz[c, HZ_MULTI]
+            pc = pcs[c]
+            now = cyc[c]
+            hz_load = hzs[c, HZ_LOAD_RD]
+            hz_load2 = hzs[c, HZ_LOAD_RD2]
+            hz_alu = hzs[c, HZ_ALU_RD]
+            hz_alu2 = hzs[c, HZ_ALU_RD2]
+            hz_link = hzs[c, HZ_LINK]
+            hz_multi = hzs[c, HZ_MULTI]
             # @@INSTR@@
-            st.pc[c] = pc
-            st.cycle[c] = now
-            st.hz[c, HZ_LOAD_RD] = hz_load
-            st.hz[c, HZ_LOAD_RD2] = hz_load2
-            st.hz[c, HZ_ALU_RD] = hz_alu
-            st.hz[c, HZ_ALU_RD2] = hz_alu2
-            st.hz[c, HZ_LINK] = hz_link
-            st.hz[c, HZ_MULTI] = hz_multi
+            pcs[c] = pc
+            cyc[c] = now
+            hzs[c, HZ_LOAD_RD] = hz_load
+            hzs[c, HZ_LOAD_RD2] = hz_load2
+            hzs[c, HZ_ALU_RD] = hz_alu
+            hzs[c, HZ_ALU_RD2] = hz_alu2
+            hzs[c, HZ_LINK] = hz_link
+            hzs[c, HZ_MULTI] = hz_multi
             if retired != 0:
-                eng.pend[c] = -1
-                eng.grant[c] = -1
+                pend[c] = -1
+                grant[c] = -1
             if sr != 0:
                 eng.now[0] = t
                 eng.stop[0] = sr
                 eng.stop[1] = c
                 return sr
+            if status[c] == STATUS_RUN:
+                tc = pend[c] if pend[c] >= 0 else cyc[c]
+                if t_next < 0 or tc < t_next:
+                    t_next = tc
         if dma[D_ACTIVE] == 2:
             dma[D_ACTIVE] = 0
             eng.now[0] = t + 1
             return ENG_DMA_DONE
-        # ---- next cycle at which anything happens -------------------------------------------
-        t_next = t + 1 if dma[D_ACTIVE] == 1 else -1
-        for c in range(ncores):
-            if eng.status[c] == STATUS_RUN:
-                tc = eng.pend[c] if eng.pend[c] >= 0 else st.cycle[c]
-                if t_next < 0 or tc < t_next:
-                    t_next = tc
+        # ---- next cycle at which anything happens (computed in pass 3) -----------------------
         if t_next < 0:
             eng.now[0] = t
             return ENG_IDLE

@@ -7,7 +7,7 @@
  * Core 0 then reports main's return value through the end-of-computation register; the other
  * cores sleep on the event unit (they are expected to have met core 0 at a barrier first).
  *
- * Runtime routines (callable with the standard calling convention; clobber only t0):
+ * Runtime routines (standard calling convention; they clobber t0 and a0 only):
  *     rt_barrier()             all cores of the team meet (hardware barrier, p.elw)
  *     rt_wait_event(mask)      sleep until one of the events in mask, return and clear them
  *     rt_dma_start(dst, src, bytes)   start a 1-D DMA transfer (completion event to this core)

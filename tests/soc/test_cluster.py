@@ -295,3 +295,29 @@ buf:
     write_bytes(cl.mem, 0x1C080000, bytes(range(64)))
     result = cl.run(max_cycles=100_000)
     assert result.ok and result.exit_code == int.from_bytes(bytes(range(60, 64)), "little")
+
+
+def test_rearming_the_alarm_replaces_it():
+    src = """
+    .text
+    .globl main
+main:
+    mv    s9, ra
+    li    t0, TIMER_BASE
+    li    t1, 1000
+    sw    t1, 8(t0)
+    sw    zero, 12(t0)            # alarm at cycle 1000 ...
+    li    t1, 5000
+    sw    t1, 8(t0)
+    sw    zero, 12(t0)            # ... replaced by an alarm at cycle 5000
+    li    a0, EVT_TIMER
+    call  rt_wait_event
+    li    t0, TIMER_BASE
+    lw    a0, 0(t0)               # time after waking
+    mv    ra, s9
+    ret
+"""
+    cfg = ClusterConfig(n_cores=1)
+    result = Cluster(cluster_program(src, "rearm.S", cfg), cfg).run(max_cycles=100_000)
+    assert result.ok, result.message
+    assert 5000 < result.exit_code < 5100
