@@ -1,7 +1,6 @@
 """Building cluster programs: user assembly + the runtime in ``kernels/runtime``."""
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from isa.assembler import assemble, cluster_layout
@@ -11,11 +10,13 @@ from .cluster_config import ClusterConfig
 
 
 def kernels_dir() -> Path:
-    """The shipped ``kernels/`` directory (source checkout or installed package)."""
-    here = Path(__file__).resolve().parent.parent / "kernels"
-    if here.is_dir():
-        return here
-    return Path(str(resources.files("soc.kernels")))
+    """The shipped ``kernels/`` directory: beside the packages in a source checkout, or
+    installed as ``soc/kernels`` (package data) by ``pip install``."""
+    pkg = Path(__file__).resolve().parent
+    for candidate in (pkg.parent / "kernels", pkg / "kernels"):
+        if (candidate / "runtime" / "crt0.S").is_file():
+            return candidate
+    raise FileNotFoundError(f"kernels/runtime/crt0.S not found beside {pkg}")
 
 
 def runtime_source(name: str = "crt0.S") -> str:
