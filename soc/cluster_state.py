@@ -13,7 +13,7 @@ EngineState = namedtuple(
     "EngineState",
     "now status pend pbank pwrite grant rr bk_t bk_key bk_win arb_t bank_reads bank_writes "
     "bank_conflicts core_conflicts tcdm stop dma dport dma_conflicts "
-    "icache ic_line ic_ptag ic_page ic_stag ic_sage ic_clock ic_stats",
+    "icache ic_line ic_ptag ic_page ic_stag ic_sage ic_clock ic_stats peek",
 )
 
 # ``EngineState.icache``: [enabled, line bytes, extra cycles of a shared hit, of a double miss]
@@ -112,4 +112,5 @@ def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
         ic_sage=np.zeros(slines, np.int64),
         ic_clock=np.zeros(1, np.int64),
         ic_stats=np.zeros((ncores, 3), np.int64),
+        peek=np.full(ncores, -1, np.int64),
     )

@@ -502,6 +502,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     bank_writes = eng.bank_writes
     bank_conflicts = eng.bank_conflicts
     core_conflicts = eng.core_conflicts
+    peek = eng.peek
     pcs = st.pc
     cyc = st.cycle
     hzs = st.hz
@@ -528,6 +529,8 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
         for c in range(ncores):
             if status[c] != STATUS_RUN or cyc[c] != t or pend[c] >= 0:
                 continue
+            if peek[c] == 0 and not icache_on:
+                continue    # classified when the previous instruction retired: no TCDM access
             if icache_on:
                 # A fetch from a new line looks it up; a miss delays the instruction's issue.
                 line = pcs[c] // ic_line_bytes
@@ -554,6 +557,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             op = dec[h, 0]
             ic = iclass[op]
             if ic != IC_LOAD and ic != IC_STORE and ic != IC_ELW:
+                peek[c] = 0
                 continue
             a, size = addr_of(op, np.int64(x[c, dec[h, 2]]), np.int64(x[c, dec[h, 3]]),
                               np.int64(x[c, dec[h, 4]]), np.int64(dec[h, 5]))
@@ -654,6 +658,35 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             if retired != 0:
                 pend[c] = -1
                 grant[c] = -1
+                # Classify the next instruction now (cheap: the code region is cached in
+                # locals) so that pass (1) looks only at cores whose next one may need the TCDM.
+                # A TCDM access is posted right away: only this core can change the registers
+                # and hazard state it depends on before it issues (not with the icache model,
+                # whose misses delay the issue first).
+                nxt = 1
+                d2 = pc - cbase
+                if d2 >= 0 and d2 + 2 <= csize and (pc & 1) == 0:
+                    h2 = (d2 + coff) >> 1
+                    op2 = dec[h2, 0]
+                    if op2 > 0:
+                        ic2 = iclass[op2]
+                        if ic2 != IC_LOAD and ic2 != IC_STORE and ic2 != IC_ELW:
+                            nxt = 0
+                        elif not icache_on and sr == 0:
+                            a2, size2 = addr_of(op2, np.int64(x[c, dec[h2, 2]]),
+                                                np.int64(x[c, dec[h2, 3]]),
+                                                np.int64(x[c, dec[h2, 4]]), np.int64(dec[h2, 5]))
+                            a2 = a2 & 0xFFFFFFFF
+                            if tb <= a2 < tb + tsz:
+                                lw2 = load_stall(hz_load, ic2, reads[op2], writes[op2],
+                                                 dec[h2, 1], dec[h2, 2], dec[h2, 3], dec[h2, 4])
+                                pend[c] = now + (1 if lw2 != 0 else 0)
+                                pbank[c] = ((a2 - tb) // interleave) % nbanks
+                                pwrite[c] = 1 if ic2 == IC_STORE else 0
+                                grant[c] = -1
+                            else:
+                                nxt = 0
+                peek[c] = nxt
             if sr != 0:
                 eng.now[0] = t
                 eng.stop[0] = sr
