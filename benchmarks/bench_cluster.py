@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from hostinfo import load_average, uptime_line  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -135,21 +136,6 @@ main:
     li    a0, 0
     ret
 """
-
-
-def load_average() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def uptime_line() -> str | None:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=True,
-                              timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 # ---- start-up -----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from hostinfo import load_average, uptime_line  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -67,21 +68,6 @@ _start:
 tohost:
     .space 4
 """
-
-
-def load_average() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def uptime_line() -> str | None:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=True,
-                              timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def kernel_source(name: str, reps: int | None) -> tuple[str, int]:
