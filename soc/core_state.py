@@ -51,7 +51,6 @@ HZ_ALU_RD = 2       # register written through the ALU port by the previous inst
 HZ_ALU_RD2 = 3      # second ALU-port write of the previous instruction (post-increment base)
 HZ_LINK = 4         # 1 if the previous instruction was jal/jalr (its link is HZ_ALU_RD)
 HZ_MULTI = 5        # 1 if the previous instruction took several cycles (div, mulh, misaligned)
-HZ_WAW_LINK = 6     # unused slot kept for alignment of the layout
 NHZ = 8
 
 # --- stop reasons -------------------------------------------------------------------------------

@@ -107,20 +107,6 @@ def region_index(mem, addr: int, size: int) -> int:
 
 
 @njit(cache=True)
-def is_periph(mem, addr: int, size: int) -> bool:
-    """Whether ``[addr, addr + size)`` lies in a peripheral window."""
-    r = region_index(mem, addr, size)
-    return r >= 0 and mem.kind[r] == KIND_PERIPH
-
-
-@njit(cache=True)
-def access_latency(mem, addr: int) -> int:
-    """Extra cycles of a data access at ``addr`` (0 for ideal memory and TCDM)."""
-    r = region_index(mem, addr, 1)
-    return mem.lat[r] if r >= 0 else 0
-
-
-@njit(cache=True)
 def translate(mem, addr: int, size: int) -> int:
     """Backing offset of ``[addr, addr + size)``; -1 if unmapped or a peripheral window."""
     r = region_index(mem, addr, size)
