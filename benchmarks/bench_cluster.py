@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from hostinfo import load_average, uptime_line  # noqa: E402
+from hostinfo import load_average, numba_cache_state, uptime_line  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -171,11 +171,7 @@ def measure_startup() -> dict:
     if not res.ok:
         raise SystemExit(f"warm-up program failed: {res.message}")
 
-    cache = "unknown"
-    stats = getattr(getattr(mod, "cluster_run", None), "stats", None)
-    if stats is not None:
-        hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
-        cache = "hit (loaded from cache)" if hits else ("miss (compiled)" if misses else cache)
+    cache = numba_cache_state(getattr(mod, "cluster_run", None))
     return {
         "import_s": round(t_import, 4),
         "core_module_s": round(t_module, 4),

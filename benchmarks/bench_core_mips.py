@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from hostinfo import load_average, uptime_line  # noqa: E402
+from hostinfo import load_average, numba_cache_state, uptime_line  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -106,11 +106,7 @@ def measure_startup() -> tuple[dict, object, object]:
     if not res.ok:
         raise SystemExit(f"warm-up program failed: {res.message}")
 
-    cache = "unknown"
-    stats = getattr(getattr(mod, "run", None), "stats", None)
-    if stats is not None:
-        hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
-        cache = "hit (loaded from cache)" if hits else ("miss (compiled)" if misses else cache)
+    cache = numba_cache_state(getattr(mod, "run", None))
     info = {
         "import_s": round(t_import, 4),
         "assembler_warmup_s": round(t_asm_warm, 4),

@@ -20,3 +20,12 @@ def uptime_line() -> str | None:
                               timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def numba_cache_state(dispatcher) -> str:
+    """Whether a Numba dispatcher's code was loaded from the on-disk cache or compiled."""
+    stats = getattr(dispatcher, "stats", None)
+    if stats is None:
+        return "unknown"
+    hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
+    return "hit (loaded from cache)" if hits else ("miss (compiled)" if misses else "unknown")
