@@ -40,7 +40,7 @@ from .core_state import (
 )
 from .core_timing import SLOW_CSR_TABLE
 from .diagnostics import describe_pc
-from .memory import Region, build_memory, load_image, read_bytes
+from .memory import Region, build_memory, load_image, read_bytes, write_bytes
 
 ELW_CYCLES = 4
 
@@ -361,6 +361,10 @@ class Cluster:
     def read(self, addr: int, n: int) -> bytes:
         """Bytes of simulated memory (for checks)."""
         return read_bytes(self.mem, addr, n)
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Write bytes into simulated memory from Python (inputs placed before a run)."""
+        write_bytes(self.mem, addr, bytes(data))
 
 
 def run_cluster(image: Image, config: ClusterConfig | None = None, **kwargs) -> ClusterResult:
