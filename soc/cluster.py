@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass, field
+from typing import Callable
 
+import numpy as np
 import simpy
 
 from isa.image import Image
@@ -41,6 +43,12 @@ from .core_state import (
 from .core_timing import SLOW_CSR_TABLE
 from .diagnostics import describe_pc
 from .memory import Region, build_memory, load_image, read_bytes, write_bytes
+from .stream_engine import (
+    A_ACTIVE, A_BYTES_READ, A_BYTES_WRITTEN, A_CONFLICTS, A_CORE_LOSSES, A_END, A_RR, A_STALL,
+    A_STALL_CYCLES, A_START, A_T, A_WORDS_READ, A_WORDS_WRITTEN, AP_GRANT, AP_PEND, C_END, C_PC,
+    C_UNTIL, ENG_ACC_DONE,
+)
+from .stream_program import StreamProgram, StreamResult
 
 ELW_CYCLES = 4
 
@@ -100,8 +108,9 @@ class Cluster:
         load_image(self.mem, image)
         self.state = new_state(cfg.n_cores, boot_pc=image.entry)
         self.eng = new_engine(cfg.n_cores, cfg.tcdm_banks, cfg.tcdm_base, cfg.tcdm_size_bytes,
-                              cfg.tcdm_interleave_bytes, cfg.dma_l2_bytes_per_cycle, cfg.l2_latency_cycles,
-                              cfg.icache_engine_params())
+                              cfg.tcdm_interleave_bytes, cfg.dma_l2_bytes_per_cycle,
+                              cfg.l2_latency_cycles, cfg.icache_engine_params(), cfg.accel_ports,
+                              cfg.hci_priority == "accelerators", cfg.hci_max_stall_cycles)
         self.env = simpy.Environment()
         self.event_unit = EventUnit(cfg.n_cores, self._wake)
         self.timer = Timer(lambda: int(self.env.now), self._arm_alarm)
@@ -116,6 +125,13 @@ class Cluster:
         self._idle: simpy.Event | None = None
         self._sleep_start = [0] * cfg.n_cores
         self._result: tuple[str, int | None, str] | None = None
+        # the accelerators' shared TCDM port (static mux): one stream program at a time
+        self._acc_queue: list[tuple[str, Callable[[], StreamProgram],
+                                    Callable[[StreamResult], None]]] = []
+        self._acc_job: tuple | None = None
+        self._acc_base: np.ndarray | None = None
+        self.accel_log: list[StreamResult] = []
+        self._hwpe: list[tuple[int, int, object]] = []    # (offset, size, device) register windows
 
     # ---- devices ------------------------------------------------------------------------------
     def _wake(self, core: int, value: int) -> None:
@@ -171,6 +187,71 @@ class Cluster:
         if self._dma_job is None:
             self._dma_start()
 
+    # ---- accelerators' port ----------------------------------------------------------------------
+    def attach(self, offset: int, size: int, device: object) -> None:
+        """Map an accelerator's register window at ``periph_base + offset`` (``device`` has
+        ``read(core, off)`` and ``write(core, off, value)``)."""
+        for o, n, _ in self._hwpe:
+            if offset < o + n and o < offset + size:
+                raise ValueError(f"register window +0x{offset:x} overlaps +0x{o:x}")
+        self._hwpe.append((offset, size, device))
+
+    def accel_submit(self, owner: str, start: Callable[[], StreamProgram],
+                     done: Callable[[StreamResult], None]) -> None:
+        """Queue a stream program on the accelerators' shared port.  ``start()`` is called when
+        the port is free (the static mux lets one accelerator stream at a time) and returns the
+        program; ``done(result)`` is called in the cycle after it finished."""
+        self._acc_queue.append((owner, start, done))
+        if self._acc_job is None:
+            self._acc_start()
+
+    @property
+    def accel_busy(self) -> bool:
+        """True while a stream program runs or waits for the port."""
+        return self._acc_job is not None
+
+    def _acc_start(self) -> None:
+        if not self._acc_queue:
+            self._acc_job = None
+            return
+        self._acc_job = owner, start, done = self._acc_queue.pop(0)
+        prog = start().build()
+        eng = self.eng = self.eng._replace(
+            acc_ops=prog.ops, acc_data=prog.data,
+            acc_stamp=np.full(prog.n_stamps, -1, np.int64))
+        ch = eng.acc_ch
+        ch[:] = 0
+        ch[:, C_PC] = prog.bounds[:, 0]
+        ch[:, C_END] = prog.bounds[:, 1]
+        ch[:, C_UNTIL] = -1
+        eng.acc_sig[:] = 0
+        eng.aport[:, AP_PEND] = -1
+        eng.aport[:, AP_GRANT] = -1
+        acc = eng.acc
+        acc[A_T] = -1
+        acc[A_RR] = 0
+        acc[A_STALL] = 0
+        acc[A_START] = acc[A_END] = int(self.env.now)
+        self._acc_base = acc.copy()
+        acc[A_ACTIVE] = 1
+        if self._idle is not None and not self._idle.triggered:
+            self._idle.succeed()
+
+    def _acc_finished(self) -> None:
+        owner, _, done = self._acc_job
+        acc, base = self.eng.acc, self._acc_base
+
+        def delta(i: int) -> int:
+            return int(acc[i] - base[i])
+        result = StreamResult(owner, int(acc[A_START]), int(acc[A_END]) + 1,
+                              self.eng.acc_stamp.copy(), delta(A_WORDS_READ),
+                              delta(A_WORDS_WRITTEN), delta(A_BYTES_READ),
+                              delta(A_BYTES_WRITTEN), delta(A_CONFLICTS), delta(A_STALL_CYCLES),
+                              delta(A_CORE_LOSSES))
+        self.accel_log.append(result)
+        done(result)
+        self._acc_start()
+
     def _region_of(self, addr: int) -> Region | None:
         for r in self._regions:
             if r.base <= addr < r.end:
@@ -216,6 +297,9 @@ class Cluster:
                 dev, doff = self.timer, off - TIMER_OFFSET
             elif DMA_OFFSET <= off < DMA_OFFSET + 0x400:
                 dev, doff = self.dma, off - DMA_OFFSET
+            elif any(o <= off < o + n for o, n, _ in self._hwpe):
+                o, _, dev = next(w for w in self._hwpe if w[0] <= off < w[0] + w[1])
+                doff = off - o
             elif EOC_OFFSET <= off < EOC_OFFSET + 4 and is_store:
                 self._finish("exit", int(st.mmio[core, MMIO_VALUE]),
                              f"core {core} signalled end of computation")
@@ -260,8 +344,8 @@ class Cluster:
                     return
                 yield env.timeout(0)
                 continue
-            r = self._mod.cluster_run(st, self.mem, self._tabs, self._info, SLOW_CSR_TABLE, eng,
-                                      t_end)
+            r = self._mod.cluster_run(st, self.mem, self._tabs, self._info, SLOW_CSR_TABLE,
+                                      self.eng, t_end)
             t = int(eng.now[0])
             if t > now:
                 yield env.timeout(t - now)
@@ -269,6 +353,9 @@ class Cluster:
                 continue
             if r == ENG_DMA_DONE:
                 self._dma_finished()
+                continue
+            if r == ENG_ACC_DONE:
+                self._acc_finished()
                 continue
             if r == ENG_IDLE:
                 if all(s == STATUS_HALT for s in eng.status):

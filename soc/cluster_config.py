@@ -40,6 +40,11 @@ class ClusterConfig:
     icache_line_bytes: int = 16          # 128-bit lines
     icache_shared_hit_cycles: int = 3    # private miss + shared hit: 2-3 cycles ([PC]); upper end
     icache_miss_extra_cycles: int = 4    # double miss: L2 round trip + 4 ([PC])
+    accel_ports: int = 4                 # 32-bit TCDM ports of the accelerators' streamer (128 bit)
+    hci_priority: str = "cores"          # side that wins a bank conflict: "cores" (cores + DMA,
+    #                                      the reference reset value) or "accelerators"
+    hci_max_stall_cycles: int = 0        # the other side passes after this many consecutive
+    #                                      cycles of both sides requesting; 0 = never ([PC] reset)
 
     def __post_init__(self) -> None:
         positive = ("n_cores", "clock_hz", "tcdm_size_bytes", "tcdm_banks", "periph_size_bytes",
@@ -72,6 +77,14 @@ class ClusterConfig:
         if self.icache_shared_hit_cycles < 1:
             raise ConfigError(f"icache_shared_hit_cycles = {self.icache_shared_hit_cycles}: "
                               "must be >= 1")
+        if not 1 <= self.accel_ports <= 8:
+            raise ConfigError(f"accel_ports = {self.accel_ports}: allowed 1..8 (32-bit ports)")
+        if self.hci_priority not in ("cores", "accelerators"):
+            raise ConfigError(f"hci_priority = {self.hci_priority!r}: allowed 'cores', "
+                              "'accelerators'")
+        if not 0 <= self.hci_max_stall_cycles <= 255:
+            raise ConfigError(f"hci_max_stall_cycles = {self.hci_max_stall_cycles}: allowed "
+                              "0..255 (an 8-bit register; 0 disables)")
         if self.wakeup_latency_cycles < 4:
             raise ConfigError(f"wakeup_latency_cycles = {self.wakeup_latency_cycles}: must be >= 4"
                               " (a p.elw takes 4 cycles without sleeping)")
@@ -92,7 +105,7 @@ class ClusterConfig:
         for key, value in data.items():
             if key not in known:
                 raise ConfigError(f"{source}: unknown key {key!r}; allowed: {', '.join(sorted(known))}")
-            expected = str if key == "icache" else int
+            expected = str if key in ("icache", "hci_priority") else int
             if not isinstance(value, expected) or isinstance(value, bool):
                 raise ConfigError(f"{source}: {key} = {value!r}: must be "
                                   f"{'a string' if expected is str else 'an integer'}")

@@ -9,11 +9,14 @@ from collections import namedtuple
 
 import numpy as np
 
+from .stream_engine import new_streamer
+
 EngineState = namedtuple(
     "EngineState",
     "now status pend pbank pwrite grant rr bk_t bk_key bk_win arb_t bank_reads bank_writes "
     "bank_conflicts core_conflicts tcdm stop dma dport dma_conflicts "
-    "icache ic_line ic_ptag ic_page ic_stag ic_sage ic_clock ic_stats peek",
+    "icache ic_line ic_ptag ic_page ic_stag ic_sage ic_clock ic_stats peek "
+    "acc aport acc_ops acc_ch acc_sig acc_stamp acc_data",
 )
 
 # ``EngineState.icache``: [enabled, line bytes, extra cycles of a shared hit, of a double miss]
@@ -70,7 +73,9 @@ ENG_DMA_DONE = -2   # a DMA job completed (the engine stops after that cycle)
 def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
                tcdm_interleave_bytes: int = 4,
                dma_l2_bytes_per_cycle: int = 8, dma_l2_latency_cycles: int = 0,
-               icache: tuple[int, int, int, int, int, int] = (0, 16, 0, 0, 1, 1)) -> EngineState:
+               icache: tuple[int, int, int, int, int, int] = (0, 16, 0, 0, 1, 1),
+               accel_ports: int = 4, accel_priority: bool = False,
+               hci_max_stall_cycles: int = 8) -> EngineState:
     """Engine state at cycle 0: every core running, no request pending, the DMA idle.
 
     ``icache`` = (enabled, line bytes, shared-hit extra cycles, miss extra cycles, private
@@ -113,4 +118,6 @@ def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
         ic_clock=np.zeros(1, np.int64),
         ic_stats=np.zeros((ncores, 3), np.int64),
         peek=np.full(ncores, -1, np.int64),
+        **dict(zip(("acc", "aport", "acc_ops", "acc_ch", "acc_sig", "acc_stamp", "acc_data"),
+                   new_streamer(accel_ports, accel_priority, hci_max_stall_cycles))),
     )

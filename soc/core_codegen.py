@@ -30,7 +30,7 @@ HELPER_MODULES = ("isa.semantics", "isa.xpulp_semantics")
 #: the generated file itself, so their source is hashed into it: editing any of them yields a
 #: new module (and a fresh compile) instead of stale cached machine code.
 DEPENDENCIES = HELPER_MODULES + ("isa.decoder", "isa.tables", "soc.memory", "soc.core_csr",
-                                 "soc.core_timing", "soc.core_state", "soc.cluster_state",
+                                 "soc.core_timing", "soc.core_state", "soc.cluster_state", "soc.stream_engine",
                                  "soc.core_codegen")
 
 

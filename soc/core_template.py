@@ -42,6 +42,10 @@ from soc.cluster_state import (  # noqa: F401
     D_TOTAL, ENG_DMA_DONE, ENG_IDLE, ENG_RUN, NDMA_PORTS, P_BANK, P_BYTES, P_GRANT, P_OTHER,
     P_PEND, P_TCDM, STATUS_RUN,
 )
+from soc.stream_engine import (  # noqa: F401
+    A_ACTIVE, A_CONFLICTS, A_CORE_LOSSES, A_MAX_STALL, A_NPORTS, A_PRIO, A_STALL, A_STALL_CYCLES,
+    AP_BANK, AP_GRANT, AP_PEND, AP_WRITE, ENG_ACC_DONE, acc_grants, acc_issue, acc_next,
+)
 
 #: TCDM -> L2 transfers buffer at most this many bytes read from the TCDM and not yet written to
 #: L2 (16 outstanding 32-bit requests, system-facts section 1).
@@ -520,8 +524,24 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     ic_line_bytes = eng.icache[1]
     dma = eng.dma
     dport = eng.dport
+    acc = eng.acc
+    aport = eng.aport
+    acc_ops = eng.acc_ops
+    acc_ch = eng.acc_ch
+    acc_sig = eng.acc_sig
+    acc_stamp = eng.acc_stamp
+    acc_data = eng.acc_data
+    nacc = acc[A_NPORTS]
     while t < t_end:
-        # ---- (1) requests of the DMA ports and of the cores issuing now ---------------------
+        # ---- (1) requests of the accelerator streamer, the DMA ports and the cores ----------
+        if acc[A_ACTIVE] == 1:
+            acc_issue(acc, aport, acc_ops, acc_ch, acc_sig, acc_stamp, t,
+                      t if arb_t[0] != t else t + 1, tb, nbanks, interleave)
+        if acc[A_ACTIVE] == 2:
+            # the stream program finished: report before anything else happens in this cycle
+            acc[A_ACTIVE] = 0
+            eng.now[0] = t
+            return ENG_ACC_DONE
         # dma[D_ACTIVE]: 0 idle, 1 running, 2 complete and not yet reported (survives re-entry)
         if dma[D_ACTIVE] == 1:
             # Requests posted after this cycle's arbitration (re-entry) compete next cycle.
@@ -573,6 +593,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
         # ---- (2) arbitration, once per cycle ------------------------------------------------
         if arb_t[0] != t:
             arb_t[0] = t
+            log_any = False
             # masters: cores 0..ncores-1, then the DMA's TCDM ports
             for m in range(nmasters):
                 if m < ncores:
@@ -583,6 +604,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                     if dport[m - ncores, P_PEND] != t:
                         continue
                     b = dport[m - ncores, P_BANK]
+                log_any = True
                 key = m - rr[b]
                 if key < 0:
                     key += nmasters
@@ -590,6 +612,48 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                     bk_t[b] = t
                     bk_key[b] = key
                     bk_win[b] = m
+            if acc[A_ACTIVE] == 1:
+                # HCI arbiter (hci_arbiter, MODE 0): per bank the high-priority side passes
+                # when it requests that bank; after A_MAX_STALL consecutive cycles in which both
+                # sides requested, the high side is held off entirely for one cycle.
+                acc_any = False
+                for p in range(nacc):
+                    if aport[p, AP_PEND] == t:
+                        acc_any = True
+                acc_high = acc[A_PRIO] == 1
+                block = acc[A_MAX_STALL] > 0 and acc[A_STALL] >= acc[A_MAX_STALL]
+                if block and not acc_high and acc_any:
+                    for b in range(nbanks):
+                        if bk_t[b] == t:
+                            bk_win[b] = -3      # the cores/DMA side gets no bank this cycle
+                acc_lost = False
+                for p in range(nacc):
+                    if aport[p, AP_PEND] != t:
+                        continue
+                    b = aport[p, AP_BANK]
+                    log_wants = bk_t[b] == t and bk_win[b] >= 0
+                    if (bk_t[b] == t and bk_win[b] == -2) or (acc_high and block) or \
+                            (log_wants and not acc_high):
+                        aport[p, AP_PEND] = t + 1
+                        bank_conflicts[b] += 1
+                        acc[A_CONFLICTS] += 1
+                        acc_lost = True
+                        continue
+                    if log_wants:
+                        acc[A_CORE_LOSSES] += 1
+                    bk_t[b] = t
+                    bk_win[b] = -2
+                    aport[p, AP_GRANT] = t
+                    if aport[p, AP_WRITE] != 0:
+                        bank_writes[b] += 1
+                    else:
+                        bank_reads[b] += 1
+                if acc_lost:
+                    acc[A_STALL_CYCLES] += 1
+                if acc_any and log_any and not block:
+                    acc[A_STALL] += 1
+                else:
+                    acc[A_STALL] = 0
             for p in range(NDMA_PORTS):
                 if dport[p, P_PEND] == t:
                     b = dport[p, P_BANK]
@@ -630,6 +694,11 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             if done != 0:
                 dma[D_ACTIVE] = 2
         t_next = t + 1 if dma[D_ACTIVE] == 1 else -1
+        if acc[A_ACTIVE] == 1:
+            acc_grants(mem, acc, aport, acc_ops, acc_ch, acc_data, t)
+            t_next = acc_next(acc, aport, acc_ops, acc_ch, acc_sig, t)
+            if dma[D_ACTIVE] == 1:
+                t_next = t + 1
         for c in range(ncores):
             if status[c] != STATUS_RUN:
                 continue

@@ -20,10 +20,13 @@ from dataclasses import dataclass, fields, replace
 MAPPINGS = ("differential", "unipolar", "offset")
 G_SCALES = ("matrix_max", "weight_range")
 DRIFT_COMPENSATIONS = ("none", "global", "column")
+EXECUTIONS = ("pipelined", "sequential")
 
-_STR_KEYS = {"mapping": MAPPINGS, "g_scale": G_SCALES, "drift_compensation": DRIFT_COMPENSATIONS}
+_STR_KEYS = {"mapping": MAPPINGS, "g_scale": G_SCALES, "drift_compensation": DRIFT_COMPENSATIONS,
+             "execution": EXECUTIONS}
 _FLOAT_KEYS = ("g_max_us", "prog_noise_scale", "read_noise_scale", "drift_scale",
-               "output_noise_sigma", "t_since_programming_s", "t0_s", "t_read_s")
+               "output_noise_sigma", "t_since_programming_s", "t0_s", "t_read_s",
+               "mvm_latency_ns", "weight_write_ns")
 
 
 class ImaConfigError(ValueError):
@@ -60,6 +63,13 @@ class ImaConfig:
     t_read_s: float = 250e-9             # 1/f-noise fit parameter ([AIHW] t_read)
     drift_compensation: str = "global"   # "none", "global" or "column" output scale
     seed: int = 0                        # programming noise, drift exponents and read-noise streams
+    # timing of the accelerator around the array (``soc.ima_device``)
+    mvm_latency_ns: float = 130.0        # analog MVM, constant ([G22]); cycles = ceil(ns * clock)
+    execution: str = "pipelined"         # "sequential": stream-in, compute, stream-out per job;
+    #                                      "pipelined": stream-in i+1 / stream-out i-1 overlap
+    #                                      the compute of job i ([G22])
+    n_arrays: int = 1                    # crossbars behind the IMA, one active at a time ([G22])
+    weight_write_ns: float = 1000.0      # one 32-bit weight-register write (8 weights) ([GV])
 
     def __post_init__(self) -> None:
         def bad(key: str, allowed: str) -> ImaConfigError:
@@ -96,6 +106,10 @@ class ImaConfig:
             raise bad("t0_s", "must be > 0")
         if self.t_read_s <= 0:
             raise bad("t_read_s", "must be > 0")
+        if self.mvm_latency_ns <= 0:
+            raise bad("mvm_latency_ns", "must be > 0")
+        if not 1 <= self.n_arrays <= 64:
+            raise bad("n_arrays", "allowed 1..64")
         if not 0 <= self.seed < 2**63:
             raise bad("seed", "allowed 0 .. 2^63 - 1")
 
