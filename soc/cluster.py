@@ -42,6 +42,8 @@ from .core_state import (
 )
 from .core_timing import SLOW_CSR_TABLE
 from .diagnostics import describe_pc
+from .ima_config import ImaConfig
+from .ima_device import Ima
 from .memory import Region, build_memory, load_image, read_bytes, write_bytes
 from .stream_engine import (
     A_ACTIVE, A_BYTES_READ, A_BYTES_WRITTEN, A_CONFLICTS, A_CORE_LOSSES, A_END, A_RR, A_STALL,
@@ -92,7 +94,8 @@ class Cluster:
     """A cluster running one program image on all its cores (PULP boot: every core starts at
     the entry point and tells itself apart by ``mhartid``)."""
 
-    def __init__(self, image: Image, config: ClusterConfig | None = None) -> None:
+    def __init__(self, image: Image, config: ClusterConfig | None = None,
+                 ima_config: ImaConfig | None = None) -> None:
         self.cfg = cfg = config or ClusterConfig()
         self.image = image
         regions = [
@@ -132,6 +135,7 @@ class Cluster:
         self._acc_base: np.ndarray | None = None
         self.accel_log: list[StreamResult] = []
         self._hwpe: list[tuple[int, int, object]] = []    # (offset, size, device) register windows
+        self.ima = Ima(self, ima_config)
 
     # ---- devices ------------------------------------------------------------------------------
     def _wake(self, core: int, value: int) -> None:
@@ -243,7 +247,7 @@ class Cluster:
 
         def delta(i: int) -> int:
             return int(acc[i] - base[i])
-        result = StreamResult(owner, int(acc[A_START]), int(acc[A_END]) + 1,
+        result = StreamResult(owner, int(acc[A_START]), int(acc[A_END]),
                               self.eng.acc_stamp.copy(), delta(A_WORDS_READ),
                               delta(A_WORDS_WRITTEN), delta(A_BYTES_READ),
                               delta(A_BYTES_WRITTEN), delta(A_CONFLICTS), delta(A_STALL_CYCLES),

@@ -24,9 +24,12 @@ IMA_OFFSET + k * IMA_STRIDE``.  Offsets (32-bit registers; documented in ``docs/
 0x58   JOBS_PER_ROW     jobs per output row (the chain walks a 2-D grid of output pixels)
 0x5C   SRC_JOB_STRIDE, 0x60 SRC_ROW_STRIDE   input advance per job / per row of jobs
 0x64   DST_JOB_STRIDE, 0x68 DST_ROW_STRIDE   output advance per job / per row of jobs
-0x70   W_ROW, 0x74 W_COL  where the next weight write goes
+0x70   W_ROW, 0x74 W_COL  where the next weight write goes (writing W_COL also sets the
+                        block's first column)
 0x78   W_DATA       w   8 signed 4-bit weights (weight k in bits 4k..4k+3) to (W_ROW,
-                        W_COL..W_COL+7); W_COL advances by 8 and wraps to the next row
+                        W_COL..W_COL+7), clipped to the block; W_COL advances by 8 and wraps
+                        to the block's first column of the next row
+0x7C   W_NCOLS      rw  width of the weight block being written (default: all columns)
 ====== ================ =====================================================================
 
 Cycle-exact (with the cluster engine): every 32-bit word of a job's input patch and output
@@ -66,7 +69,7 @@ JOB_REGS = ("SRC", "DST", "ROWS", "COLS", "ROW0", "COL0", "ADC_LOW", "ADC_HIGH",
             "IN_STRIDE1", "IN_LEN1", "IN_STRIDE2", "IN_LEN2", "NUM_JOBS", "JOBS_PER_ROW",
             "SRC_JOB_STRIDE", "SRC_ROW_STRIDE", "DST_JOB_STRIDE", "DST_ROW_STRIDE")
 JOB_BASE = 0x20
-REG_W_ROW, REG_W_COL, REG_W_DATA = 0x70, 0x74, 0x78
+REG_W_ROW, REG_W_COL, REG_W_DATA, REG_W_NCOLS = 0x70, 0x74, 0x78, 0x7C
 _SIGNED = {"ADC_LOW", "ADC_HIGH", "IN_STRIDE1", "IN_STRIDE2", "SRC_JOB_STRIDE",
            "SRC_ROW_STRIDE", "DST_JOB_STRIDE", "DST_ROW_STRIDE"}
 
@@ -139,13 +142,23 @@ class ImaArray:
         self.regs.update(ROWS=config.rows, COLS=config.cols, ADC_LOW=config.adc_low,
                          ADC_HIGH=config.adc_high, NUM_JOBS=1, JOBS_PER_ROW=1, IN_LEN1=1,
                          IN_LEN2=1)
-        self.state = ImaState(config)
+        self.config = config
+        self._state: ImaState | None = None
         self.weights = np.zeros((config.rows, config.cols), np.int64)
         self.dirty = False
         self.w_row = 0
         self.w_col = 0
+        self.w_col0 = 0
+        self.w_ncols = config.cols
         self.locked = False
         self.finished = 0
+
+    @property
+    def state(self) -> ImaState:
+        """The analog model (built on first use: it compiles and allocates the array)."""
+        if self._state is None:
+            self._state = ImaState(self.config)
+        return self._state
 
 
 class Ima:
@@ -196,15 +209,16 @@ class Ima:
         cfg = self.config
         if arr.w_row >= cfg.rows:
             raise PeriphError(f"IMA weight write past the last row ({cfg.rows})")
+        end = min(arr.w_col0 + arr.w_ncols, cfg.cols)
         for k in range(8):
             col = arr.w_col + k
-            if col < cfg.cols:
+            if col < end:
                 nib = (value >> (4 * k)) & 0xF
                 arr.weights[arr.w_row, col] = nib - 16 if nib >= 8 else nib
         arr.dirty = True
         arr.w_col += 8
-        if arr.w_col >= cfg.cols:
-            arr.w_col = 0
+        if arr.w_col >= end:
+            arr.w_col = arr.w_col0
             arr.w_row += 1
         self.counts.weight_writes += 1
         self._busy_for(1)
@@ -227,6 +241,8 @@ class Ima:
             return arr.w_row
         if off == REG_W_COL:
             return arr.w_col
+        if off == REG_W_NCOLS:
+            return arr.w_ncols
         raise PeriphError(f"IMA register +0x{off:02x} is not readable")
 
     def write(self, array: int, off: int, value: int) -> None:
@@ -238,9 +254,11 @@ class Ima:
             name = JOB_REGS[(off - JOB_BASE) // 4]
             arr.regs[name] = value - (1 << 32) if name in _SIGNED and value >= 1 << 31 else value
         elif off == REG_W_ROW:
-            arr.w_row, arr.w_col = value, 0
+            arr.w_row, arr.w_col = value, arr.w_col0
         elif off == REG_W_COL:
-            arr.w_col = value
+            arr.w_col = arr.w_col0 = value
+        elif off == REG_W_NCOLS:
+            arr.w_ncols = value
         elif off == REG_W_DATA:
             self._write_weight_word(arr, value)
         else:
@@ -414,6 +432,8 @@ class Ima:
         """Action counts of the analog model of every array, summed."""
         total: dict[str, int] = {}
         for arr in self.arrays:
+            if arr._state is None:
+                continue
             for k, v in arr.state.counters().as_dict().items():
                 total[k] = total.get(k, 0) + int(v)
         return total

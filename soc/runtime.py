@@ -9,6 +9,10 @@ from isa.image import Image
 from .cluster_config import ClusterConfig
 
 
+#: Files of ``kernels/runtime`` linked into every cluster program, in this order.
+RUNTIME_FILES = ("crt0.S", "hal_ima.S")
+
+
 def kernels_dir() -> Path:
     """The shipped ``kernels/`` directory: beside the packages in a source checkout, or
     installed as ``soc/kernels`` (package data) by ``pip install``."""
@@ -43,7 +47,8 @@ def cluster_program(source: str, filename: str = "<program>",
     cfg = config or ClusterConfig()
     layout = cluster_layout(code_addr=cfg.l2_base, code_size=cfg.l2_size_bytes,
                             data_addr=cfg.tcdm_base, data_size=cfg.tcdm_size_bytes)
-    text = f"    .equ NCORES, {cfg.n_cores}\n" + runtime_source() + "\n" + source
+    text = (f"    .equ NCORES, {cfg.n_cores}\n" + "\n".join(runtime_source(f) for f in RUNTIME_FILES)
+            + "\n" + source)
     image = assemble(text, filename=filename, layout=layout)
     image.source = filename
     return image
