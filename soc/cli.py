@@ -114,6 +114,53 @@ class UserError(ValueError):
     """Bad input reported as one line."""
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Validate a workload / arch / mapping / energy YAML, chosen by its top-level ``kind:``."""
+    from .workload import read_yaml
+
+    data = read_yaml(args.file, UserError)
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == "workload":
+        from .workload import load_workload
+        w = load_workload(args.file)
+        b = w.tensor_bytes()
+        summary = (f"workload {w.name}: {len(w.layers)} layers, input {list(w.input_shape)}, "
+                   f"{sum(layer.macs for layer in w.layers)} MACs, {b['total_bytes']} tensor bytes")
+    elif kind == "arch":
+        from .arch import load_arch
+        a = load_arch(args.file)
+        summary = (f"arch {a.name}: {a.cluster.n_cores} cores at {a.cluster.clock_hz} Hz, "
+                   f"{a.cluster.tcdm_size_bytes} B L1 in {a.cluster.tcdm_banks} banks, "
+                   f"IMA {a.ima.rows}x{a.ima.cols}")
+    elif kind == "mapping":
+        from .mapping_presets import load_mapping, load_mapping_spec
+        spec = load_mapping_spec(args.file)
+        summary = f"mapping {spec.name}: " + ", ".join(
+            f"{op}: {a}" for op, a in spec.rules.items())
+        if args.workload:
+            from .workload import load_workload
+            m = load_mapping(args.file, load_workload(args.workload))
+            summary += "; " + ", ".join(f"{k} -> {v}" for k, v in m.items())
+    elif kind == "energy":
+        from .energy import load_energy_table
+        t = load_energy_table(args.file)
+        summary = (f"energy table {t.name}: {sum(len(v) for v in t.actions.values())} actions, "
+                   f"{len(t.leakage)} leakage components")
+    else:
+        raise UserError(f"{args.file}: kind = {kind!r}: allowed workload, arch, mapping, energy")
+    print(f"ok: {args.file}: {summary}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw the plots of a written report directory."""
+    from .plots import redraw
+
+    paths = redraw(args.dir)
+    print(f"ok: wrote {len(paths)} plot(s): " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``hetsoc`` command."""
     p = argparse.ArgumentParser(prog="hetsoc", description=__doc__.splitlines()[0])
@@ -141,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("program")
     d.add_argument("--all", action="store_true", help="also non-executable segments")
     d.set_defaults(func=_cmd_disasm)
+
+    v = sub.add_parser("validate", help="check a workload, arch, mapping or energy YAML "
+                                        "(chosen by its top-level kind:)")
+    v.add_argument("file")
+    v.add_argument("--workload", metavar="FILE",
+                   help="for a mapping: also apply it to this workload")
+    v.set_defaults(func=_cmd_validate)
+
+    pl = sub.add_parser("plot", help="redraw the plots of a report directory")
+    pl.add_argument("dir", help="a directory written by a run (report.json), or one holding "
+                                "several such directories (adds the mapping comparison)")
+    pl.set_defaults(func=_cmd_plot)
     return p
 
 
