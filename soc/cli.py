@@ -54,6 +54,22 @@ def _cmd_exec_cluster(args: argparse.Namespace) -> int:
                    f"{result.cycles} cycles, {result.instret} instructions on {args.cores} cores")
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .simulate import simulate
+
+    report = simulate(args.workload, arch=args.arch, mapping=args.mapping, seed=args.seed,
+                      out_dir=args.out, trace=args.trace, plots=args.plots)
+    print(report.summary_table())
+    if args.out:
+        print(f"report written to {args.out}")
+    if not report.check.get("passed"):
+        bad = [k for k, v in report.check.get("layers", {}).items() if v.get("mismatches")]
+        print(f"hetsoc: error: functional check failed in layer(s) {', '.join(bad)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_exec(args: argparse.Namespace) -> int:
     from .iss import Core, load_program
 
@@ -195,6 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--workload", metavar="FILE",
                    help="for a mapping: also apply it to this workload")
     v.set_defaults(func=_cmd_validate)
+
+    r = sub.add_parser("run", help="simulate a workload YAML under a mapping: generated "
+                                   "control code, functional check, report")
+    r.add_argument("workload", help="workload YAML file")
+    r.add_argument("--arch", default="pulp_g22", metavar="NAME|FILE",
+                   help="architecture preset or YAML (default pulp_g22)")
+    r.add_argument("--mapping", default="cores", metavar="NAME|FILE",
+                   help="mapping preset (cores, hybrid, ...) or YAML (default cores)")
+    r.add_argument("--out", metavar="DIR", help="write report.json, CSVs, records, program.S")
+    r.add_argument("--trace", action="store_true", help="also write a Perfetto trace.json")
+    r.add_argument("--plots", action="store_true", help="also write the plots")
+    r.add_argument("--seed", type=_int, help="override the workload's seed")
+    r.set_defaults(func=_cmd_run)
 
     pl = sub.add_parser("plot", help="redraw the plots of a report directory")
     pl.add_argument("dir", help="a directory written by a run (report.json), or one holding "

@@ -1,0 +1,131 @@
+"""The control program of a ``soc.mapper.Plan``: one RISC-V assembly source, ``main`` on all cores.
+
+Structure of the generated ``main(core_id, ncores)``::
+
+    all cores meet at a barrier; core 0 stores the cluster timer and mcycle (calibration) and
+    mcycle into hs_ts[0]
+    for each step i of the plan:
+        kernel step: every core calls  entry(&hs_blk_i)      (the kernel ends with rt_barrier)
+        IMA step:    core 0 calls ima_run(array, &hs_blk_i) (19 job words in .data) then ima_wait;
+                     then every core calls rt_barrier
+        core 0 stores mcycle into hs_ts[i + 1]
+    return 0 (core 0's value ends the run)
+
+The argument blocks and job descriptors are ``.word`` literals in ``.data``; the tensors live
+in ``hs_arena`` (16-byte aligned, last in ``.data``).  Because the blocks hold absolute
+addresses, ``build_program`` assembles twice: once with placeholder blocks of the same size to
+learn the arena's address, then with the real words (the arena does not move).  The kernels of
+``kernels/dnn`` are appended with ``soc.kernels_lib.kernel_source``; the runtime (crt0, hal_ima)
+is prepended by ``soc.runtime.cluster_program``.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .kernels_lib import kernel_source
+from .mapper import KERNEL_FILES, STACK_BYTES, MapError, Plan
+from .runtime import cluster_program
+
+ARENA = "hs_arena"
+TS = "hs_ts"
+CALIB = "hs_calib"
+
+
+def _main(plan: Plan) -> list[str]:
+    L = ["    .text", "    .globl main", "main:",
+         "    addi  sp, sp, -16", "    sw    ra, 12(sp)", "    sw    s0, 8(sp)",
+         "    sw    s1, 4(sp)",
+         "    mv    s0, a0                  # s0 = core id",
+         "    la    s1, hs_ts               # s1 = timestamp table",
+         "    call  rt_barrier",
+         "    bnez  s0, .Lhs_t0",
+         "    li    t0, TIMER_BASE",
+         "    lw    t1, 0(t0)               # cluster time ...",
+         "    csrr  t2, mcycle              # ... and core 0's mcycle at the same instant",
+         "    la    t0, hs_calib",
+         "    sw    t1, 0(t0)",
+         "    sw    t2, 4(t0)",
+         "    csrr  t0, mcycle",
+         "    sw    t0, 0(s1)",
+         ".Lhs_t0:"]
+    for i, step in enumerate(plan.steps):
+        L.append(f"    # step {i}: layer {step.layer}: {step.kind} {step.entry}")
+        if step.kind == "kernel":
+            L += [f"    la    a0, hs_blk_{i}", f"    call  {step.entry}"]
+        else:
+            L += [f"    bnez  s0, .Lhs_w{i}",
+                  f"    li    a0, {step.array}",
+                  f"    la    a1, hs_blk_{i}",
+                  "    call  ima_run",
+                  "    call  ima_wait",
+                  f".Lhs_w{i}:",
+                  "    call  rt_barrier"]
+        L += [f"    bnez  s0, .Lhs_s{i}",
+              "    csrr  t0, mcycle",
+              f"    sw    t0, {4 * (i + 1)}(s1)",
+              f".Lhs_s{i}:"]
+    L += ["    lw    ra, 12(sp)", "    lw    s0, 8(sp)", "    lw    s1, 4(sp)",
+          "    addi  sp, sp, 16", "    li    a0, 0", "    ret", ""]
+    return L
+
+
+def _data(plan: Plan, blocks: list[bytes] | None, sizes: list[int]) -> list[str]:
+    n = len(plan.steps)
+    L = ["    .data", "    .balign 16", f"{TS}:", f"    .space {4 * (n + 1)}",
+         f"{CALIB}:", "    .space 8"]
+    for i, size in enumerate(sizes):
+        L += ["    .balign 4", f"hs_blk_{i}:"]
+        if blocks is None:
+            L.append(f"    .space {size}")
+        else:
+            words = struct.unpack(f"<{len(blocks[i]) // 4}I", blocks[i])
+            for j in range(0, len(words), 8):
+                L.append("    .word " + ", ".join(f"0x{w:08x}" for w in words[j:j + 8]))
+    L += ["    .balign 16", f"{ARENA}:", f"    .space {max(plan.arena_bytes, 16)}", ""]
+    return L
+
+
+def generate(plan: Plan, blocks: list[bytes] | None = None,
+             sizes: list[int] | None = None) -> str:
+    """The program's assembly source (without the runtime): main, the kernels, the data."""
+    if sizes is None:
+        sizes = [len(b) for b in blocks] if blocks is not None else []
+    header = [f"# hetsoc control program: workload {plan.workload.name}, mapping "
+              f"{getattr(plan.mapping, 'name', 'custom')}, {len(plan.steps)} steps", ""]
+    return ("\n".join(header + _main(plan)) + "\n" + kernel_source(*KERNEL_FILES) + "\n"
+            + "\n".join(_data(plan, blocks, sizes)))
+
+
+@dataclass
+class Program:
+    """The assembled control program and what the simulator needs to read it back."""
+
+    image: object
+    source: str
+    arena: int
+    blocks: list[bytes]
+
+
+def build_program(plan: Plan, cfg) -> Program:
+    """Assemble the plan's program (twice: see the module docstring); checks that the arena
+    ends below the cores' stacks (``MapError`` with the shortfall otherwise)."""
+    placeholder = plan.blocks(cfg.tcdm_base + 16)       # sizes only; addresses fixed below
+    sizes = [len(b) for b in placeholder]
+    first = cluster_program(generate(plan, None, sizes), f"{plan.workload.name}.S", cfg)
+    arena = first.symbols[ARENA]
+    stack_bottom = cfg.tcdm_base + cfg.tcdm_size_bytes - cfg.n_cores * STACK_BYTES
+    if arena + plan.arena_bytes > stack_bottom:
+        raise MapError(f"mapping {getattr(plan.mapping, 'name', 'custom')}: the tensors "
+                       f"({plan.arena_bytes} B from 0x{arena:08x}) overlap the cores' stacks "
+                       f"at 0x{stack_bottom:08x}; short by "
+                       f"{arena + plan.arena_bytes - stack_bottom} B")
+    blocks = plan.blocks(arena)
+    src = generate(plan, blocks)
+    image = cluster_program(src, f"{plan.workload.name}.S", cfg)
+    if image.symbols[ARENA] != arena:   # pragma: no cover - same sizes, same layout
+        raise RuntimeError("control program: the arena moved between the two assemblies")
+    return Program(image, src, arena, blocks)
+
+
+__all__ = ["ARENA", "CALIB", "Program", "TS", "build_program", "generate"]

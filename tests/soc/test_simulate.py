@@ -1,0 +1,107 @@
+"""End to end: workload YAML + mapping -> mapper -> generated control program -> cluster run ->
+functional check and report (soc.simulate, soc.mapper, soc.control_codegen, ``hetsoc run``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from soc.cli import main
+from soc.mapper import MapError
+from soc.simulate import ima_layer_golden, simulate
+from soc.workload import load_workload
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+SMALL = DATA / "small_bottleneck.yaml"
+BOTTLENECK = ROOT / "workloads" / "bottleneck.yaml"
+
+
+def _ordered_spans(report):
+    spans = [(r["start_cycle"], r["end_cycle"]) for r in report.layers]
+    assert all(s < e for s, e in spans)
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
+    assert spans[-1][1] <= report.latency_cycles
+
+
+def test_small_bottleneck_cores_bit_exact(tmp_path):
+    rep = simulate(SMALL, mapping="cores", out_dir=tmp_path, trace=True)
+    assert rep.check["passed"], rep.check
+    assert all(v["golden"] == "qnn" for v in rep.check["layers"].values())
+    _ordered_spans(rep)
+    assert {r["engine"] for r in rep.layers} == {"cores"}
+    for name in ("report.json", "layers.csv", "engines.csv", "records.json", "program.S",
+                 "trace.json"):
+        assert (tmp_path / name).is_file(), name
+    src = (tmp_path / "program.S").read_text()
+    assert "call  pw_conv" in src and "call  dw_conv_hwc" in src and "csrr  t0, mcycle" in src
+
+
+def test_small_cnn_cores_bit_exact():
+    rep = simulate(DATA / "small_cnn.yaml", mapping="cores")
+    assert rep.check["passed"], rep.check
+    _ordered_spans(rep)
+
+
+def test_small_bottleneck_hybrid_ima_bit_exact():
+    rep = simulate(SMALL, mapping="hybrid")
+    assert rep.check["passed"], rep.check
+    layers = rep.check["layers"]
+    assert layers["expand"]["golden"] == "ima_ideal" and layers["project"]["golden"] == "ima_ideal"
+    assert layers["dw"]["golden"] == "qnn"
+    engines = {r["name"]: r["engine"] for r in rep.layers}
+    assert engines == {"expand": "ima", "dw": "cores chw", "project": "ima", "add": "cores"}
+    assert rep.records.counts["ima"]["jobs"] == 2 * 8 * 8
+    assert any(s.track == "ima" and s.category == "job" for s in rep.records.slices)
+
+
+def test_ima_golden_approximates_shift_requantisation():
+    wl = load_workload(SMALL)
+    t = wl.materialise()
+    layer = wl.layer("expand")
+    from soc.arch import load_arch
+    from soc import qnn
+    ima = ima_layer_golden(layer, t["input"], t["expand.weight"], load_arch().ima)
+    cores = qnn.conv2d(t["input"], t["expand.weight"], None, 1, 0, layer.shift, layer.relu)
+    # round-half-away vs floor shift (and -128 -> -127 at the DAC): at most one step apart
+    assert np.abs(ima.astype(int) - cores.astype(int)).max() <= 1
+    assert ima.min() >= 0     # ReLU through adc_low = 0
+
+
+def test_mapping_that_does_not_fit_l1_is_one_line():
+    with pytest.raises(MapError) as e:
+        simulate(BOTTLENECK, arch="pulp_ref", mapping="cores")
+    msg = str(e.value)
+    assert "\n" not in msg and "does not fit L1" in msg and "short by" in msg
+    assert "layer 'dw'" in msg
+
+
+def test_cli_run(tmp_path, capsys):
+    assert main(["run", str(SMALL), "--mapping", "hybrid", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "mapping hybrid" in out and "check pass" in out
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["check"]["passed"] and data["mapping"]["name"] == "hybrid"
+
+
+def test_cli_run_errors_are_one_line(capsys):
+    assert main(["run", str(BOTTLENECK), "--arch", "pulp_ref"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hetsoc: error:") and "\n" not in err and "short by" in err
+    assert main(["run", str(SMALL), "--mapping", "ima_dw"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "not supported" in err
+
+
+def test_bottleneck_cores_bit_exact():
+    rep = simulate(BOTTLENECK, mapping="cores")
+    assert rep.check["passed"], rep.check
+    _ordered_spans(rep)
+
+
+def test_bottleneck_hybrid_bit_exact():
+    rep = simulate(BOTTLENECK, mapping="hybrid")
+    assert rep.check["passed"], rep.check
+    _ordered_spans(rep)
