@@ -214,7 +214,11 @@ class Ima:
             col = arr.w_col + k
             if col < end:
                 nib = (value >> (4 * k)) & 0xF
-                arr.weights[arr.w_row, col] = nib - 16 if nib >= 8 else nib
+                w = nib - 16 if nib >= 8 else nib
+                if abs(w) > cfg.w_max:
+                    raise PeriphError(f"IMA weight {w} at ({arr.w_row}, {col}) is outside "
+                                      f"[-{cfg.w_max}, {cfg.w_max}]")
+                arr.weights[arr.w_row, col] = w
         arr.dirty = True
         arr.w_col += 8
         if arr.w_col >= end:
@@ -249,6 +253,9 @@ class Ima:
         arr = self.arrays[array]
         value &= 0xFFFFFFFF
         if off == REG_TRIGGER:
+            if not arr.locked:
+                raise PeriphError(f"IMA {array}: TRIGGER without ACQUIRE (read ACQUIRE until it "
+                                  "returns 0 before programming a job)")
             self.trigger(array)
         elif JOB_BASE <= off < JOB_BASE + 4 * len(JOB_REGS) and off % 4 == 0:
             name = JOB_REGS[(off - JOB_BASE) // 4]

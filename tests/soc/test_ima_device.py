@@ -69,6 +69,13 @@ def test_single_full_job_sequential_exact_cycles():
     assert rec.stream.conflicts == 0
 
 
+def test_single_full_job_pipelined_exact_cycles():
+    # one job has nothing to overlap with: the same 16 + 65 + 16 cycles as sequential
+    cl, _ = _python_job(1, "pipelined")
+    rec = cl.ima.records[0]
+    assert (int(rec.compute_start[0]), int(rec.compute_end[0]), rec.end_cycle) == (16, 81, 97)
+
+
 def test_sequential_chain_serialises_stream_and_compute():
     cl, _ = _python_job(4, "sequential")
     starts = cl.ima.records[0].compute_start
@@ -307,3 +314,33 @@ def test_bad_jobs_give_one_line_errors(regs, message):
     assert res.stop_reason == "error"
     assert message in res.message and "\n" not in res.message
     assert "core 0" in res.message
+
+
+def _run_main(src: str) -> str:
+    cfg = ClusterConfig(n_cores=1)
+    res = Cluster(cluster_program(src, "bad.S", cfg), cfg).run(max_cycles=10**5)
+    assert res.stop_reason == "error"
+    assert "\n" not in res.message and "core 0" in res.message
+    return res.message
+
+
+def test_trigger_without_acquire_is_an_error():
+    msg = _run_main("    .text\n    .globl main\nmain:\n    li a0, 0\n    call ima_regs\n"
+                    "    sw zero, 0(a0)\n1:  j 1b\n")
+    assert "TRIGGER without ACQUIRE" in msg
+
+
+def test_weight_outside_the_symmetric_range_is_an_error():
+    # nibble 0x8 is -8, outside [-7, 7]
+    msg = _run_main("    .text\n    .globl main\nmain:\n    li a0, 0\n    call ima_regs\n"
+                    "    li t0, 8\n    sw t0, 0x78(a0)\n1:  j 1b\n")
+    assert "outside [-7, 7]" in msg
+
+
+def test_python_weights_larger_than_the_array_are_refused():
+    cfg = ClusterConfig(n_cores=1)
+    cl = Cluster(cluster_program(WAIT_MAIN, "w.S", cfg), cfg)
+    with pytest.raises(ValueError, match="do not fit"):
+        cl.ima.load_weights(np.zeros((257, 4), np.int64))
+    with pytest.raises(ValueError, match=r"\[-7, 7\]"):
+        cl.ima.load_weights(np.full((4, 4), 8))
