@@ -42,6 +42,8 @@ from .core_state import (
 )
 from .core_timing import SLOW_CSR_TABLE
 from .diagnostics import describe_pc
+from .dw_config import DwConfig
+from .dw_device import DwAccel
 from .ima_config import ImaConfig
 from .ima_device import Ima
 from .memory import Region, build_memory, load_image, read_bytes, write_bytes
@@ -95,7 +97,8 @@ class Cluster:
     the entry point and tells itself apart by ``mhartid``)."""
 
     def __init__(self, image: Image, config: ClusterConfig | None = None,
-                 ima_config: ImaConfig | None = None) -> None:
+                 ima_config: ImaConfig | None = None,
+                 dw_config: DwConfig | None = None) -> None:
         self.cfg = cfg = config or ClusterConfig()
         self.image = image
         regions = [
@@ -136,6 +139,7 @@ class Cluster:
         self.accel_log: list[StreamResult] = []
         self._hwpe: list[tuple[int, int, object]] = []    # (offset, size, device) register windows
         self.ima = Ima(self, ima_config)
+        self.dw = DwAccel(self, dw_config)
 
     # ---- devices ------------------------------------------------------------------------------
     def _wake(self, core: int, value: int) -> None:

@@ -10,7 +10,7 @@ from .cluster_config import ClusterConfig
 
 
 #: Files of ``kernels/runtime`` linked into every cluster program, in this order.
-RUNTIME_FILES = ("crt0.S", "hal_ima.S")
+RUNTIME_FILES = ("crt0.S", "hal_ima.S", "hal_dw.S")
 
 
 def kernels_dir() -> Path:
