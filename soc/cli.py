@@ -62,12 +62,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(report.summary_table())
     if args.out:
         print(f"report written to {args.out}")
-    if not report.check.get("passed"):
+    if report.check.get("passed") is False:
         bad = [k for k, v in report.check.get("layers", {}).items() if v.get("mismatches")]
         print(f"hetsoc: error: functional check failed in layer(s) {', '.join(bad)}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+
+    mappings = tuple(m.strip() for m in args.mappings.split(",") if m.strip())
+    reports, table = compare(args.workload, arch=args.arch, mappings=mappings,
+                             out_dir=args.out, seed=args.seed)
+    print(table, end="")
+    if args.out:
+        print(f"reports, comparison.md and compare.png written to {args.out}")
+    return 1 if any(r.check.get("passed") is False for r in reports) else 0
 
 
 def _cmd_exec(args: argparse.Namespace) -> int:
@@ -224,6 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plots", action="store_true", help="also write the plots")
     r.add_argument("--seed", type=_int, help="override the workload's seed")
     r.set_defaults(func=_cmd_run)
+
+    c = sub.add_parser("compare", help="run a workload under several mappings and tabulate "
+                                       "speed-up and energy efficiency over the cores mapping")
+    c.add_argument("workload", help="workload YAML file")
+    c.add_argument("--arch", default="pulp_g22_multi", metavar="NAME|FILE",
+                   help="architecture for every mapping (default pulp_g22_multi)")
+    c.add_argument("--mappings", default="cores,ima_cjob8,ima_cjob16,hybrid,ima_dw",
+                   help="comma-separated mapping presets or files (must include cores)")
+    c.add_argument("--out", metavar="DIR", help="write each report, comparison.md, compare.png")
+    c.add_argument("--seed", type=_int, help="override the workload's seed")
+    c.set_defaults(func=_cmd_compare)
 
     pl = sub.add_parser("plot", help="redraw the plots of a report directory")
     pl.add_argument("dir", help="a directory written by a run (report.json), or one holding "

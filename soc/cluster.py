@@ -55,6 +55,9 @@ from .stream_engine import (
 from .stream_program import StreamProgram, StreamResult
 
 ELW_CYCLES = 4
+#: Trace-marker register in the EOC slot: a store records (cycle, core, value) in
+#: ``Cluster.marks`` and calls ``Cluster.on_mark`` (layer boundaries of generated programs).
+MARK_OFFSET = EOC_OFFSET + 0x08
 
 
 class ClusterError(RuntimeError):
@@ -138,6 +141,8 @@ class Cluster:
         self._acc_base: np.ndarray | None = None
         self.accel_log: list[StreamResult] = []
         self._hwpe: list[tuple[int, int, object]] = []    # (offset, size, device) register windows
+        self.marks: list[tuple[int, int, int]] = []
+        self.on_mark: Callable[[int, int, int], None] | None = None
         self.ima = Ima(self, ima_config)
         self.dw = DwAccel(self, dw_config)
 
@@ -308,6 +313,15 @@ class Cluster:
             elif any(o <= off < o + n for o, n, _ in self._hwpe):
                 o, _, dev = next(w for w in self._hwpe if w[0] <= off < w[0] + w[1])
                 doff = off - o
+            elif off == MARK_OFFSET and is_store:
+                # trace marker: records the cycle (the store costs a peripheral access)
+                value = int(st.mmio[core, MMIO_VALUE]) & 0xFFFFFFFF
+                self.marks.append((int(self.env.now), core, value))
+                if self.on_mark is not None:
+                    self.on_mark(int(self.env.now), core, value)
+                st.mmio[core, MMIO_READY] = 1
+                st.xtra[core] += cfg.periph_latency_cycles
+                return
             elif EOC_OFFSET <= off < EOC_OFFSET + 4 and is_store:
                 self._finish("exit", int(st.mmio[core, MMIO_VALUE]),
                              f"core {core} signalled end of computation")
@@ -452,6 +466,10 @@ class Cluster:
                "bytes_tcdm_to_l2": int(eng.dma[D_BYTES_OUT]),
                "tcdm_conflict_cycles": int(eng.dma_conflicts.sum())}
         return ClusterResult(reason, code, int(self.env.now), msg, cores, banks, seconds, dma)
+
+    def snapshot(self) -> ClusterResult:
+        """The counters so far (per core, per bank, DMA), as a ``ClusterResult``."""
+        return self._collect("running", None, "", 0.0)
 
     def read(self, addr: int, n: int) -> bytes:
         """Bytes of simulated memory (for checks)."""

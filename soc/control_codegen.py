@@ -2,14 +2,18 @@
 
 Structure of the generated ``main(core_id, ncores)``::
 
-    all cores meet at a barrier; core 0 stores the cluster timer and mcycle (calibration) and
-    mcycle into hs_ts[0]
+    all cores meet at a barrier; core 0 stores 0 to the trace-marker register
     for each step i of the plan:
         kernel step: every core calls  entry(&hs_blk_i)      (the kernel ends with rt_barrier)
         IMA step:    core 0 calls ima_run(array, &hs_blk_i) (19 job words in .data) then ima_wait;
                      then every core calls rt_barrier
-        core 0 stores mcycle into hs_ts[i + 1]
+        DW step:     core 0 calls dw_run(&hs_blk_i) (14 job words) then dw_wait; barrier
+        core 0 stores i + 1 to the trace-marker register
     return 0 (core 0's value ends the run)
+
+The trace marker (``soc.cluster.MARK_OFFSET``) records the cycle of every step boundary and lets
+the simulator snapshot the action counters there (per-layer counts); each marker is one
+peripheral store by core 0.
 
 The argument blocks and job descriptors are ``.word`` literals in ``.data``; the tensors live
 in ``hs_arena`` (16-byte aligned, last in ``.data``).  Because the blocks hold absolute
@@ -24,12 +28,16 @@ import struct
 from dataclasses import dataclass
 
 from .kernels_lib import kernel_source
+from .cluster import MARK_OFFSET
 from .mapper import KERNEL_FILES, STACK_BYTES, MapError, Plan
 from .runtime import cluster_program
 
 ARENA = "hs_arena"
-TS = "hs_ts"
-CALIB = "hs_calib"
+
+
+def _mark(i: int) -> list[str]:
+    return [f"    bnez  s0, .Lhs_m{i}", f"    li    t1, {i}", "    sw    t1, 0(s1)",
+            f".Lhs_m{i}:"]
 
 
 def _main(plan: Plan) -> list[str]:
@@ -37,43 +45,25 @@ def _main(plan: Plan) -> list[str]:
          "    addi  sp, sp, -16", "    sw    ra, 12(sp)", "    sw    s0, 8(sp)",
          "    sw    s1, 4(sp)",
          "    mv    s0, a0                  # s0 = core id",
-         "    la    s1, hs_ts               # s1 = timestamp table",
-         "    call  rt_barrier",
-         "    bnez  s0, .Lhs_t0",
-         "    li    t0, TIMER_BASE",
-         "    lw    t1, 0(t0)               # cluster time ...",
-         "    csrr  t2, mcycle              # ... and core 0's mcycle at the same instant",
-         "    la    t0, hs_calib",
-         "    sw    t1, 0(t0)",
-         "    sw    t2, 4(t0)",
-         "    csrr  t0, mcycle",
-         "    sw    t0, 0(s1)",
-         ".Lhs_t0:"]
+         f"    li    s1, PERIPH_BASE + {MARK_OFFSET}   # s1 = trace-marker register",
+         "    call  rt_barrier"] + _mark(0)
     for i, step in enumerate(plan.steps):
         L.append(f"    # step {i}: layer {step.layer}: {step.kind} {step.entry}")
         if step.kind == "kernel":
             L += [f"    la    a0, hs_blk_{i}", f"    call  {step.entry}"]
         else:
-            L += [f"    bnez  s0, .Lhs_w{i}",
-                  f"    li    a0, {step.array}",
-                  f"    la    a1, hs_blk_{i}",
-                  "    call  ima_run",
-                  "    call  ima_wait",
-                  f".Lhs_w{i}:",
-                  "    call  rt_barrier"]
-        L += [f"    bnez  s0, .Lhs_s{i}",
-              "    csrr  t0, mcycle",
-              f"    sw    t0, {4 * (i + 1)}(s1)",
-              f".Lhs_s{i}:"]
+            call = ([f"    li    a0, {step.array}", f"    la    a1, hs_blk_{i}",
+                     "    call  ima_run", "    call  ima_wait"] if step.kind == "ima" else
+                    [f"    la    a0, hs_blk_{i}", "    call  dw_run", "    call  dw_wait"])
+            L += [f"    bnez  s0, .Lhs_w{i}"] + call + [f".Lhs_w{i}:", "    call  rt_barrier"]
+        L += _mark(i + 1)
     L += ["    lw    ra, 12(sp)", "    lw    s0, 8(sp)", "    lw    s1, 4(sp)",
           "    addi  sp, sp, 16", "    li    a0, 0", "    ret", ""]
     return L
 
 
 def _data(plan: Plan, blocks: list[bytes] | None, sizes: list[int]) -> list[str]:
-    n = len(plan.steps)
-    L = ["    .data", "    .balign 16", f"{TS}:", f"    .space {4 * (n + 1)}",
-         f"{CALIB}:", "    .space 8"]
+    L = ["    .data"]
     for i, size in enumerate(sizes):
         L += ["    .balign 4", f"hs_blk_{i}:"]
         if blocks is None:
@@ -128,4 +118,4 @@ def build_program(plan: Plan, cfg) -> Program:
     return Program(image, src, arena, blocks)
 
 
-__all__ = ["ARENA", "CALIB", "Program", "TS", "build_program", "generate"]
+__all__ = ["ARENA", "Program", "build_program", "generate"]

@@ -6,11 +6,20 @@
   pointwise, ``im2col`` + ``pw_conv`` for conv2d / strided pointwise, ``dw_conv_hwc`` for
   depthwise, ``hwc_to_chw`` + ``dw_conv_chw`` + ``chw_to_hwc`` for depthwise with
   ``layout: chw`` (the HYBRID mapping's marshaling), ``residual_add``, ``fc``, ``avgpool``);
-* ima: one job chain on crossbar 0 (pointwise 1x1 stride 1 only in this version: one job per
-  output pixel, ROWS = Cin, COLS = Cout, the chain walks the H x W grid); the weights are
-  programmed from Python before the run (``Ima.load_weights``; every IMA layer keeps its own
-  block: blocks go down the crossbar's diagonal, then to the next array), so a layer on the IMA needs
-  Cin <= rows and Cout <= cols of the crossbar.  The IMA has no bias: a layer's bias is
+* ima, pointwise (1x1, stride 1): one job chain, one job per output pixel, ROWS = Cin,
+  COLS = Cout, the chain walks the H x W grid;
+* ima, 3x3 depthwise with ``cjob`` (8 or 16) output channels per job ([G22]): one chain per
+  group of ``cjob`` channels; a job's patch is the 3 x 3 x cjob window (the virtual im2col: runs
+  of cjob bytes, 3 per kernel row), its weights a block-diagonal (9 cjob) x cjob block, zero
+  outside the channel's own taps.  The IMA has no padding: the layer that produces the input
+  writes it into the interior of a zero-bordered buffer (its output strides say so), which only
+  an IMA producer can do here;
+* dw: one job of the depthwise accelerator (``soc.dw_device``; core 0 runs ``dw_run`` and
+  ``dw_wait``, the other cores wait at a barrier).
+
+IMA weights are programmed from Python before the run (``Ima.load_weights``); every IMA block
+stays programmed: blocks are packed into shelves (left to right; a new shelf below when a block
+does not fit the current one's remaining columns), then on the next crossbar.  The IMA has no bias: a layer's bias is
   ignored on the IMA (neither placed in L1 nor in the IMA golden).  Its ADC range is
   ``adc_high = 127 * 2^shift`` and ``adc_low = -adc_high`` (``0`` with ReLU): with the default
   DAC/ADC (8 bits, dac_input_max 127) the ADC code is then ``round(acc / 2^shift)`` clipped to
@@ -30,6 +39,7 @@ is known (``Plan.arg_blocks(base)``); they validate shapes and placement.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -37,6 +47,8 @@ import numpy as np
 
 from . import kernels_dw as kdw
 from . import kernels_lib as klib
+from .dw_device import JOB_REGS as DW_JOB_REGS
+from .dw_device import job_words as dw_job_words
 from .workload import INPUT, Layer, Workload
 
 ALIGN = 16
@@ -66,7 +78,8 @@ class Step:
     """One thing the control program does for a layer.
 
     ``kind`` ``kernel``: every core calls ``entry(args)``; ``ima``: core 0 runs an IMA chain with
-    the job descriptor ``job`` (19 words) and waits, the others wait at a barrier.  ``pack``
+    the job descriptor (19 words) and waits, the others wait at a barrier; ``dw``: the same with
+    a depthwise-accelerator job (14 words).  ``pack``
     builds the argument block / job words from an address resolver ``addr(buffer name)``."""
 
     layer: str
@@ -82,10 +95,12 @@ class ImaWeights:
     """Weights programmed into crossbar ``array`` at (row0, col0) before the run."""
 
     layer: str
-    matrix: np.ndarray            # rows x cols (int)
+    matrix: np.ndarray | None     # unused: the simulator builds it from the tensors
     row0: int = 0
     col0: int = 0
     array: int = 0
+    group: int = -1               # depthwise on the IMA: the channel group
+    cjob: int = 0
 
 
 @dataclass
@@ -101,7 +116,10 @@ class Plan:
     ima_weights: list[ImaWeights] = field(default_factory=list)
     ima_adc: dict[str, tuple[int, int]] = field(default_factory=dict)   # layer -> (low, high)
     zero_buffers: list[str] = field(default_factory=list)
-    ima_blocks: dict[str, tuple[int, int]] = field(default_factory=dict)  # layer -> (rows, cols)
+    ima_blocks: dict[str, tuple[int, int]] = field(default_factory=dict)  # block -> (rows, cols)
+    # layer -> (offset of pixel (0, 0) in its output buffer, row stride): padded outputs
+    out_views: dict[str, tuple[int, int]] = field(default_factory=dict)
+    shelves: list[list[int]] = field(default_factory=list)   # per array: [shelf_row, h, col]
     arena_bytes: int = 0
 
     def alloc(self, name: str, size: int, layer: str | None = None) -> Buffer:
@@ -110,6 +128,11 @@ class Plan:
         self.buffers[name] = buf
         self.arena_bytes = off + int(size) + SLACK
         return buf
+
+    def out_view(self, layer: str) -> tuple[int, int]:
+        """(offset of the first output pixel, row stride in bytes) of ``layer``'s output."""
+        lay = self.workload.layer(layer)
+        return self.out_views.get(layer, (0, lay.out_shape[1] * lay.out_shape[2]))
 
     def layer_steps(self, layer: str) -> list[int]:
         return [i for i, s in enumerate(self.steps) if s.layer == layer]
@@ -208,48 +231,145 @@ def ima_adc_range(layer: Layer) -> tuple[int, int]:
     return (0 if layer.relu else -high), high
 
 
-def _plan_ima(plan: Plan, layer: Layer, arch) -> None:
+def _plan_ima(plan: Plan, layer: Layer, assign, arch) -> None:
     n = layer.name
     cfg = arch.ima
     h, w, c = layer.in_shape
     ho, wo, co = layer.out_shape
+    low, high = ima_adc_range(layer)
+    plan.ima_adc[n] = (low, high)
+    src = plan.outputs[layer.inputs[0]]
+    out = f"{n}.out"
+    ooff, ors = plan.out_view(n)
+    if layer.op == "depthwise" and layer.kernel == 3:
+        _plan_ima_depthwise(plan, layer, assign.cjob, cfg, src, out, ooff, ors, low, high)
+        return
     if layer.op != "pointwise" or layer.kernel != 1 or layer.stride != 1:
         raise MapError(f"layer {n!r}: {layer.op} (kernel {layer.kernel}, stride "
                        f"{layer.stride}) on the IMA is not supported yet; only 1x1 stride-1 "
-                       "pointwise layers")
+                       "pointwise and 3x3 depthwise layers")
     if c > cfg.rows or co > cfg.cols:
         raise MapError(f"layer {n!r}: {c} x {co} weights do not fit the {cfg.rows} x "
                        f"{cfg.cols} crossbar (tiling is not supported yet)")
-    low, high = ima_adc_range(layer)
-    plan.ima_adc[n] = (low, high)
+    if layer.inputs[0] in plan.out_views:
+        raise MapError(f"layer {n!r}: a pointwise layer on the IMA cannot read a padded tensor")
     array, row0, col0 = _ima_place(plan, n, c, co, cfg)
-    src = plan.outputs[layer.inputs[0]]
-    out = f"{n}.out"
     plan.ima_weights.append(ImaWeights(n, None, row0, col0, array))
 
     def job(a):
-        return klib._words(a(src), a(out), c, co, row0, col0, low, high, c, 0, 1, 0, 1, h * w,
-                           w, c, w * c, co, w * co)
+        return klib._words(a(src), a(out) + ooff, c, co, row0, col0, low, high, c, 0, 1, 0, 1,
+                           h * w, w, c, w * c, co, ors)
     plan.steps.append(Step(n, "ima", "ima_run", job, "job", array))
 
 
+def _plan_ima_depthwise(plan: Plan, layer: Layer, cjob: int, cfg, src: str, out: str,
+                        ooff: int, ors: int, low: int, high: int) -> None:
+    n = layer.name
+    h, w, c = layer.in_shape
+    ho, wo, _ = layer.out_shape
+    p, st = layer.pad, layer.stride
+    if p and layer.inputs[0] not in plan.out_views:
+        raise MapError(f"layer {n!r}: depthwise on the IMA with padding needs its input "
+                       "written into a zero-bordered buffer by an IMA layer")
+    ioff, irs = plan.out_view(layer.inputs[0]) if p else (0, w * c)
+    # patch origin of output pixel (0, 0): input pixel (-p, -p), inside the padded buffer
+    origin = ioff - p * irs - p * c
+    for g0 in range(0, c, cjob):
+        cj = min(cjob, c - g0)
+        rows = 9 * cj
+        key = f"{n}#{g0 // cjob}"
+        array, row0, col0 = _ima_place(plan, key, rows, cj, cfg)
+        plan.ima_weights.append(ImaWeights(n, None, row0, col0, array, g0 // cjob, cjob))
+
+        def job(a, g0=g0, cj=cj, rows=rows, row0=row0, col0=col0):
+            return klib._words(a(src) + origin + g0, a(out) + ooff + g0, rows, cj, row0, col0,
+                               low, high, cj, c, 3, irs, 3, ho * wo, wo, st * c, st * irs, c,
+                               ors)
+        plan.steps.append(Step(n, "ima", "ima_run", job, "job", array))
+
+
+def ima_weight_block(layer: Layer, weight: np.ndarray, group: int, cjob: int) -> np.ndarray:
+    """The crossbar block of an IMA layer: ``Cin x Cout`` for pointwise; for depthwise group
+    ``group`` a (9 cj) x cj block-diagonal matrix, row (ky, kx, c') column c' = w[c, ky, kx]."""
+    wt = np.asarray(weight, np.int64)
+    if group < 0:
+        return wt.reshape(wt.shape[0], -1).T
+    c = wt.shape[0]
+    g0 = group * cjob
+    cj = min(cjob, c - g0)
+    blk = np.zeros((9 * cj, cj), np.int64)
+    for ky in range(3):
+        for kx in range(3):
+            for j in range(cj):
+                blk[(ky * 3 + kx) * cj + j, j] = wt[g0 + j, ky, kx]
+    return blk
+
+
 def _ima_place(plan: Plan, name: str, rows: int, cols: int, cfg) -> tuple[int, int, int]:
-    """Weights of every IMA layer stay programmed: blocks go down the crossbar's diagonal
-    (block k starts at the row and column where block k-1 ends), then on the next array."""
-    array, row0, col0 = 0, 0, 0
-    if plan.ima_weights:
-        last = plan.ima_weights[-1]
-        lr, lc = plan.ima_blocks[last.layer]
-        array, row0, col0 = last.array, last.row0 + lr, last.col0 + lc
-        if row0 + rows > cfg.rows or col0 + cols > cfg.cols:
-            array, row0, col0 = array + 1, 0, 0
-    if array >= cfg.n_arrays:
-        used = sum(r * c for r, c in plan.ima_blocks.values())
-        raise MapError(f"layer {name!r}: its {rows} x {cols} weights do not fit the IMA's "
-                       f"{cfg.n_arrays} crossbar(s) of {cfg.rows} x {cfg.cols} next to the "
-                       f"{used} weights already programmed (diagonal placement, no reuse)")
+    """Shelf packing: left to right in the current shelf; a new shelf below when the block does
+    not fit; a new crossbar when no shelf fits."""
+    if rows > cfg.rows or cols > cfg.cols:
+        raise MapError(f"block {name!r}: {rows} x {cols} weights exceed the {cfg.rows} x "
+                       f"{cfg.cols} crossbar")
+    if not plan.shelves:
+        plan.shelves.append([0, 0, 0])
+    while True:
+        array = len(plan.shelves) - 1
+        shelf = plan.shelves[array]                 # [shelf row, shelf height, next column]
+        if shelf[2] + cols <= cfg.cols and shelf[0] + max(shelf[1], rows) <= cfg.rows:
+            row0, col0 = shelf[0], shelf[2]
+            shelf[1] = max(shelf[1], rows)
+            shelf[2] += cols
+            break
+        if shelf[0] + shelf[1] + rows <= cfg.rows and shelf[1] > 0:
+            shelf[0], shelf[1], shelf[2] = shelf[0] + shelf[1], 0, 0
+            continue
+        plan.shelves.append([0, 0, 0])
+        if len(plan.shelves) > cfg.n_arrays:
+            used = sum(r * c for r, c in plan.ima_blocks.values())
+            raise MapError(f"block {name!r}: its {rows} x {cols} weights do not fit the IMA's "
+                           f"{cfg.n_arrays} crossbar(s) of {cfg.rows} x {cfg.cols} next to the "
+                           f"{used} weights already programmed; use an architecture with more "
+                           "arrays (ima.n_arrays, e.g. --arch pulp_g22_multi)")
     plan.ima_blocks[name] = (rows, cols)
     return array, row0, col0
+
+
+def _plan_dw(plan: Plan, layer: Layer) -> None:
+    n = layer.name
+    if layer.op != "depthwise" or layer.kernel != 3:
+        raise MapError(f"layer {n!r}: the DW accelerator runs 3x3 depthwise layers only")
+    if layer.inputs[0] in plan.out_views:
+        raise MapError(f"layer {n!r}: the DW accelerator reads dense HWC tensors")
+    h, w, c = layer.in_shape
+    src = plan.outputs[layer.inputs[0]]
+    ooff, ors = plan.out_view(n)
+    bias = f"{n}.bias" if layer.bias else None
+
+    def job(a):
+        regs = dict(IN=a(src), OUT=a(f"{n}.out") + ooff, WEIGHTS=a(f"{n}.weight"),
+                    BIAS=a(bias) if bias else 0, H=h, W=w, C=c, KSIZE=3, STRIDE=layer.stride,
+                    PAD=layer.pad, SHIFT=layer.shift, RELU=int(layer.relu), IN_ROW_STRIDE=0,
+                    OUT_ROW_STRIDE=0 if ooff == 0 else ors)
+        return struct.pack(f"<{len(DW_JOB_REGS)}I", *dw_job_words(regs))
+    plan.steps.append(Step(n, "dw", "dw_run", job, "job"))
+
+
+def _padded_consumers(workload: Workload, mapping: dict) -> dict[str, int]:
+    """Layers whose output must carry a zero border (input of an IMA depthwise), and its
+    width."""
+    need: dict[str, int] = {}
+    for layer in workload.layers:
+        a = mapping[layer.name]
+        if a.engine == "ima" and layer.op == "depthwise" and layer.pad > 0:
+            src = layer.inputs[0]
+            users = [m.name for m in workload.layers if src in m.inputs]
+            if src == INPUT or len(users) != 1 or mapping[src].engine != "ima":
+                raise MapError(f"layer {layer.name!r}: depthwise on the IMA with padding needs "
+                               f"its input produced by an IMA layer that feeds nothing else "
+                               f"({src!r} does not)")
+            need[src] = layer.pad
+    return need
 
 
 # ====================================================================== entry point
@@ -261,6 +381,7 @@ def make_plan(workload: Workload, mapping: dict, arch) -> Plan:
     plan.tensors[INPUT] = INPUT
     plan.outputs[INPUT] = INPUT
     tcdm = arch.cluster.tcdm_size_bytes
+    padded = _padded_consumers(workload, mapping)
     for layer in workload.layers:
         assign = mapping[layer.name]
         if layer.weight_shape is not None and assign.engine != "ima":
@@ -269,18 +390,27 @@ def make_plan(workload: Workload, mapping: dict, arch) -> Plan:
             if layer.bias and assign.engine != "ima":
                 plan.alloc(f"{layer.name}.bias", layer.bias_size_bytes, layer.name)
                 plan.tensors[f"{layer.name}.bias"] = f"{layer.name}.bias"
-        plan.alloc(f"{layer.name}.out", layer.out_size_bytes, layer.name)
+        if layer.name in padded:
+            p = padded[layer.name]
+            ho, wo, co = layer.out_shape
+            plan.alloc(f"{layer.name}.out", (ho + 2 * p) * (wo + 2 * p) * co, layer.name)
+            plan.zero_buffers.append(f"{layer.name}.out")
+            rs = (wo + 2 * p) * co
+            plan.out_views[layer.name] = (p * rs + p * co, rs)
+        else:
+            plan.alloc(f"{layer.name}.out", layer.out_size_bytes, layer.name)
         if assign.engine == "cores":
             _plan_cores(plan, layer, assign, ncores)
         elif assign.engine == "ima":
-            _plan_ima(plan, layer, arch)
-        else:
-            raise MapError(f"layer {layer.name!r}: engine {assign.engine!r} is not supported "
-                           "by the simulator yet (cores, ima)")
+            _plan_ima(plan, layer, assign, arch)
+        elif assign.engine == "dw":
+            _plan_dw(plan, layer)
+        else:   # pragma: no cover - engines are validated by soc.mapping_presets
+            raise MapError(f"layer {layer.name!r}: unknown engine {assign.engine!r}")
         plan.outputs[layer.name] = f"{layer.name}.out"
         plan.check_fit(tcdm, ncores, layer.name)
     return plan
 
 
 __all__ = ["Buffer", "ImaWeights", "KERNEL_FILES", "MapError", "Plan", "Step", "ima_adc_range",
-           "make_plan"]
+           "ima_weight_block", "make_plan"]

@@ -36,7 +36,16 @@ def test_small_bottleneck_cores_bit_exact(tmp_path):
                  "trace.json"):
         assert (tmp_path / name).is_file(), name
     src = (tmp_path / "program.S").read_text()
-    assert "call  pw_conv" in src and "call  dw_conv_hwc" in src and "csrr  t0, mcycle" in src
+    assert "call  pw_conv" in src and "call  dw_conv_hwc" in src
+    # per-layer action counts come from the step markers and add up to the run's
+    per_layer = rep.records.per_layer_counts
+    assert set(per_layer) == {"expand", "dw", "project", "add"}
+    instr = sum(v for layer in per_layer.values() for eng, acts in layer.items()
+                if eng.startswith("core") for k, v in acts.items() if k.startswith("instr_"))
+    total = sum(v for eng, acts in rep.records.counts.items() if eng.startswith("core")
+                for k, v in acts.items() if k.startswith("instr_"))
+    assert 0 < instr < total          # the rest: start-up, markers, the final barrier
+    assert all(rep.energy["per_layer_pj"][n]["total_pj"] > 0 for n in per_layer)
 
 
 def test_small_cnn_cores_bit_exact():
@@ -90,9 +99,30 @@ def test_cli_run_errors_are_one_line(capsys):
     assert main(["run", str(BOTTLENECK), "--arch", "pulp_ref"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("hetsoc: error:") and "\n" not in err and "short by" in err
-    assert main(["run", str(SMALL), "--mapping", "ima_dw"]) == 1
+    assert main(["run", str(BOTTLENECK), "--mapping", "ima_cjob8"]) == 1
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "not supported" in err
+    assert "\n" not in err and "do not fit the IMA's 1 crossbar" in err
+
+
+def test_small_bottleneck_ima_dw_bit_exact():
+    rep = simulate(SMALL, mapping="ima_dw")
+    assert rep.check["passed"], rep.check
+    engines = {r["name"]: r["engine"] for r in rep.layers}
+    assert engines == {"expand": "ima", "dw": "dw", "project": "ima", "add": "cores"}
+    assert rep.records.counts["dw"]["macs"] == 8 * 8 * 48 * 9
+    dw_slices = [s for s in rep.records.slices if s.track == "dw" and s.category == "job"]
+    assert len(dw_slices) == 1
+    assert rep.records.per_layer_counts["dw"]["dw"]["macs"] == 8 * 8 * 48 * 9
+
+
+@pytest.mark.parametrize("cjob", [8, 16])
+def test_small_bottleneck_depthwise_on_the_ima_bit_exact(cjob):
+    rep = simulate(SMALL, mapping=f"ima_cjob{cjob}", arch="pulp_g22_multi")
+    assert rep.check["passed"], rep.check
+    assert rep.check["layers"]["dw"]["golden"] == "ima_ideal"
+    # one chain per group of cjob channels, one job per output pixel
+    assert rep.records.per_layer_counts["dw"]["ima"]["chains"] == 48 // cjob
+    assert rep.records.per_layer_counts["dw"]["ima"]["jobs"] == 48 // cjob * 8 * 8
 
 
 def test_bottleneck_cores_bit_exact():
@@ -105,3 +135,16 @@ def test_bottleneck_hybrid_bit_exact():
     rep = simulate(BOTTLENECK, mapping="hybrid")
     assert rep.check["passed"], rep.check
     _ordered_spans(rep)
+
+
+def test_noisy_ima_reports_error_statistics(tmp_path):
+    arch = tmp_path / "noisy.yaml"
+    arch.write_text("kind: arch\nschema_version: 1\nname: noisy\n"
+                    "ima: {prog_noise_scale: 1.0, read_noise_scale: 1.0, seed: 3}\n")
+    rep = simulate(SMALL, arch=str(arch), mapping="hybrid")
+    assert rep.check["passed"] is None and rep.check["mode"].startswith("noisy")
+    expand = rep.check["layers"]["expand"]
+    assert expand["mismatches"] > 0 and 0 < expand["mean_abs_error"] < 10
+    # seeded: the same numbers again
+    again = simulate(SMALL, arch=str(arch), mapping="hybrid")
+    assert again.check["layers"] == rep.check["layers"]
