@@ -48,7 +48,7 @@ def _cmd_exec_cluster(args: argparse.Namespace) -> int:
 
     cfg = ClusterConfig(n_cores=args.cores)
     image = load_cluster_program(args.program, cfg)
-    result = Cluster(image, cfg).run(max_cycles=args.max_cycles)
+    result = Cluster(image, cfg).run(max_cycles=args.max_cycles, progress=True)
     result.message = f"{args.program}: {result.message}"
     return _report(result, args, f"{result.message}; exit code {result.exit_code} after "
                    f"{result.cycles} cycles, {result.instret} instructions on {args.cores} cores")
@@ -58,7 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .simulate import simulate
 
     report = simulate(args.workload, arch=args.arch, mapping=args.mapping, seed=args.seed,
-                      out_dir=args.out, trace=args.trace, plots=args.plots)
+                      out_dir=args.out, trace=args.trace, plots=args.plots, progress=True)
     print(report.summary_table())
     if args.out:
         print(f"report written to {args.out}")

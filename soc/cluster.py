@@ -141,6 +141,7 @@ class Cluster:
         self._acc_base: np.ndarray | None = None
         self.accel_log: list[StreamResult] = []
         self._hwpe: list[tuple[int, int, object]] = []    # (offset, size, device) register windows
+        self._bar = None                          # tqdm progress bar while running
         self.marks: list[tuple[int, int, int]] = []
         self.on_mark: Callable[[int, int, int], None] | None = None
         self.ima = Ima(self, ima_config)
@@ -369,6 +370,8 @@ class Cluster:
             r = self._mod.cluster_run(st, self.mem, self._tabs, self._info, SLOW_CSR_TABLE,
                                       self.eng, t_end)
             t = int(eng.now[0])
+            if self._bar is not None and t > self._bar.n:
+                self._bar.update(t - self._bar.n)
             if t > now:
                 yield env.timeout(t - now)
             if r == ENG_RUN:
@@ -400,18 +403,30 @@ class Cluster:
             self._finish(STOP_NAMES.get(r, str(r)), None, self._fault_message(core, r))
             return
 
-    def run(self, max_cycles: int = 10**9, chunk_cycles: int = 1 << 40) -> ClusterResult:
+    def run(self, max_cycles: int = 10**9, chunk_cycles: int = 1 << 40,
+            progress: bool = False) -> ClusterResult:
         """Run until the program ends (end-of-computation or tohost store), a core faults, the
         cores deadlock, or ``max_cycles`` pass.  ``chunk_cycles`` bounds how far the engine may
-        run per call (results do not depend on it)."""
+        run per call (results do not depend on it).  ``progress`` shows a progress bar of
+        simulated cycles on a terminal when the run lasts more than two seconds."""
         t0 = _time.perf_counter()
         proc = self.env.process(self._cores(max_cycles, chunk_cycles))
+        if progress:
+            import sys
+
+            from tqdm import tqdm
+            self._bar = tqdm(unit="cycle", unit_scale=True, delay=2.0, leave=False,
+                             desc="simulating", disable=not sys.stderr.isatty())
         try:
             self.env.run(until=proc)
         except ClusterError as e:
             self._finish("error", None, str(e))
         except RuntimeError:
             pass   # no events left while the cores wait: reported as a deadlock below
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
         if self._result is None:
             self._finish("deadlock", None, "deadlock: every core is asleep and nothing is "
                          f"pending ({self._where_all()})")

@@ -147,7 +147,8 @@ def _delta(a: dict, b: dict) -> dict[str, dict[str, int]]:
 def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
              mapping: dict | str = "cores", seed: int | None = None,
              out_dir: str | Path | None = None, trace: bool = False,
-             plots: bool = False, max_cycles: int = 2_000_000_000) -> Report:
+             plots: bool = False, max_cycles: int = 2_000_000_000,
+             progress: bool = False) -> Report:
     """Run ``workload`` on ``arch`` under ``mapping`` (see the module docstring)."""
     wl = workload if isinstance(workload, Workload) else load_workload(workload)
     if seed is not None:
@@ -172,7 +173,7 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
         cl.ima.load_weights(mat, iw.row0, iw.col0, iw.array, account_time=False)
     snaps: list[tuple[int, dict]] = []
     cl.on_mark = lambda cycle, core, value: snaps.append((cycle, action_counts(cl)))
-    res = cl.run(max_cycles=max_cycles)
+    res = cl.run(max_cycles=max_cycles, progress=progress)
     if not res.ok:
         raise SimulationError(f"{wl.name} under {getattr(lm, 'name', 'custom')}: the run "
                               f"stopped ({res.stop_reason}): {res.message}")
