@@ -1,11 +1,12 @@
 """Architecture YAML: the cluster, IMA and accelerator parameters of one simulated system.
 
 An architecture file has ``kind: arch``, ``schema_version: 1``, a ``name``, an optional
-``description`` and two sections, each validated by its own strict ``from_dict``:
+``description`` and three sections, each validated by its own strict ``from_dict``:
 
 * ``cluster:``      ``soc.cluster_config.ClusterConfig`` keys (cores, clock, TCDM, L2, icache);
 * ``ima:``          ``soc.ima_config.ImaConfig`` keys (array geometry, converters, devices, noise,
-  MVM latency, sequential/pipelined execution, number of arrays).
+  MVM latency, sequential/pipelined execution, number of arrays);
+* ``dw:``           ``soc.dw_config.DwConfig`` keys (the depthwise accelerator's microarchitecture).
 
 The accelerators' shared port is a cluster parameter (``accel_ports``); every parameter is defined
 once, in the dataclass that owns it.
@@ -23,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from .cluster_config import ClusterConfig, ConfigError
+from .dw_config import DwConfig
 from .ima_config import ImaConfig, ImaConfigError
 from .workload import read_yaml
 
 SCHEMA_VERSION = 1
 DEFAULT_ARCH = "pulp_g22"
 ARCH_DIR = Path(__file__).resolve().parent / "data" / "arch"
-_TOP_KEYS = ("kind", "schema_version", "name", "description", "cluster", "ima")
+_TOP_KEYS = ("kind", "schema_version", "name", "description", "cluster", "ima", "dw")
 
 
 class ArchError(ValueError):
@@ -43,6 +45,7 @@ class Arch:
     name: str
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     ima: ImaConfig = field(default_factory=ImaConfig)
+    dw: DwConfig = field(default_factory=DwConfig)
     description: str = ""
     source: str = "<arch>"
 
@@ -54,7 +57,7 @@ class Arch:
     def as_dict(self) -> dict:
         """JSON-friendly view (the three sections with every parameter)."""
         return {"name": self.name, "description": self.description, "source": self.source,
-                "cluster": asdict(self.cluster), "ima": asdict(self.ima)}
+                "cluster": asdict(self.cluster), "ima": asdict(self.ima), "dw": asdict(self.dw)}
 
 
 def available_arches() -> list[str]:
@@ -81,16 +84,17 @@ def parse_arch(data: Any, source: str = "<arch>") -> Arch:
     if not isinstance(desc, str):
         raise ArchError(f"{source}: description: must be a string")
     sections = {}
-    for sec in ("cluster", "ima"):
+    for sec in ("cluster", "ima", "dw"):
         sections[sec] = data.get(sec) or {}
         if not isinstance(sections[sec], dict):
             raise ArchError(f"{source}: {sec}: must be a mapping of parameters")
     try:
         cluster = ClusterConfig.from_dict(sections["cluster"], f"{source}: cluster")
         ima = ImaConfig.from_dict(sections["ima"], f"{source}: ima")
+        dw = DwConfig.from_dict(sections["dw"], f"{source}: dw")
     except (ConfigError, ImaConfigError) as e:
         raise ArchError(str(e)) from None
-    return Arch(name, cluster, ima, desc, source)
+    return Arch(name, cluster, ima, dw, desc, source)
 
 
 def load_arch(name_or_path: str | Path = DEFAULT_ARCH) -> Arch:
@@ -109,4 +113,5 @@ def load_arch(name_or_path: str | Path = DEFAULT_ARCH) -> Arch:
 def arch_fields() -> dict[str, list[str]]:
     """Every settable key per section (for documentation and ``hetsoc validate``)."""
     return {"cluster": [f.name for f in fields(ClusterConfig)],
-            "ima": [f.name for f in fields(ImaConfig)]}
+            "ima": [f.name for f in fields(ImaConfig)],
+            "dw": [f.name for f in fields(DwConfig)]}

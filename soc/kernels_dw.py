@@ -9,31 +9,14 @@ files (the runtime is prepended by ``soc.runtime.cluster_program``).
 """
 from __future__ import annotations
 
-import struct
-
-from .runtime import kernels_dir
-
-TCDM_BASE = 0x1000_0000
-TCDM_SIZE = 512 * 1024
-TCDM_END = TCDM_BASE + TCDM_SIZE
+from .kernels_lib import TCDM_BASE, TCDM_END, _words, kernel_source
 
 DW_KERNELS = ("depthwise_chw", "depthwise_hwc", "residual_add", "marshal", "avgpool")
 
 
 def dw_kernel_source(*names: str) -> str:
-    """Text of ``kernels/dnn/<name>.S`` for each name, concatenated (one program with a test
-    ``main`` is runtime + these + the main)."""
-    parts = []
-    for name in names:
-        path = kernels_dir() / "dnn" / f"{name}.S"
-        if not path.is_file():
-            raise ValueError(f"no kernel source kernels/dnn/{name}.S (known: {', '.join(DW_KERNELS)})")
-        parts.append(path.read_text())
-    return "\n".join(parts) + "\n"
-
-
-def _words(*values: int) -> bytes:
-    return struct.pack(f"<{len(values)}I", *(int(v) & 0xFFFF_FFFF for v in values))
+    """Text of ``kernels/dnn/<name>.S`` for each name, concatenated (``kernel_source``)."""
+    return kernel_source(*names)
 
 
 def _check_buffer(what: str, addr: int, size: int, before: int = 0, align: int = 1) -> None:

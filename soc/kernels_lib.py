@@ -64,7 +64,7 @@ def _check_buffer(what: str, addr, nbytes: int, align: int = 1) -> int:
 
 
 def _words(*values: int) -> bytes:
-    return struct.pack(f"<{len(values)}I", *(v & 0xFFFFFFFF for v in values))
+    return struct.pack(f"<{len(values)}I", *(int(v) & 0xFFFFFFFF for v in values))
 
 
 # --- pointwise convolution / matmul: pw_conv (kernels/dnn/pointwise.S) -----------------------

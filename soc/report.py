@@ -156,7 +156,7 @@ def area_breakdown(arch: Arch) -> dict:
     pipelined = arch.ima.execution == "pipelined"
     ima = ima_area(arch.ima, pipelined=pipelined)
     comps = {
-        "ima_mm2": ima.total_mm2,
+        "ima_mm2": ima.total_mm2 * arch.ima.n_arrays,
         "l1_mm2": L1_AREA_MM2 * arch.cluster.tcdm_size_bytes / REFERENCE_L1_BYTES,
         "dw_mm2": DW_AREA_MM2,
         "cores_mm2": CORE_AREA_MM2 * arch.cluster.n_cores,

@@ -161,7 +161,7 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
     cfg = ar.cluster
     prog = build_program(plan, cfg)
 
-    cl = Cluster(prog.image, cfg, ar.ima)
+    cl = Cluster(prog.image, cfg, ar.ima, ar.dw)
     addr = plan.addr_fn(prog.arena)
     for buf, key in plan.tensors.items():
         cl.write(addr(buf), np.ascontiguousarray(tensors[key]).tobytes())

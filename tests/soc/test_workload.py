@@ -167,6 +167,10 @@ def test_arch_presets(tmp_path):
          "ima: rows = '256': must be an integer"),
         ({"kind": "arch", "schema_version": 1, "name": "x",
           "ima": {"execution": "fast"}}, "execution = 'fast'"),
+        ({"kind": "arch", "schema_version": 1, "name": "x", "dw": {"loop_cycles": 0}},
+         "dw: loop_cycles = 0"),
+        ({"kind": "arch", "schema_version": 1, "name": "x", "dw": {"lanes": 4}},
+         "dw: unknown key 'lanes'"),
     ]:
         p = _write(tmp_path, doc, "a.yaml")
         with pytest.raises(ArchError) as e:
