@@ -55,7 +55,7 @@ def _cmd_exec_cluster(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .simulate import simulate
+    from .simulation import simulate
 
     report = simulate(args.workload, arch=args.arch, mapping=args.mapping, seed=args.seed,
                       out_dir=args.out, trace=args.trace, plots=args.plots, progress=True)
@@ -71,7 +71,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .comparison import compare
 
     mappings = tuple(m.strip() for m in args.mappings.split(",") if m.strip())
     reports, table = compare(args.workload, arch=args.arch, mappings=mappings,

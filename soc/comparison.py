@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .plots import PUBLISHED_RATIOS, compare_mappings, save
 from .report import Report
-from .simulate import simulate
+from .simulation import simulate
 
 DEFAULT_MAPPINGS = ("cores", "ima_cjob8", "ima_cjob16", "hybrid", "ima_dw")
 

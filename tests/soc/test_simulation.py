@@ -1,5 +1,5 @@
 """End to end: workload YAML + mapping -> mapper -> generated control program -> cluster run ->
-functional check and report (soc.simulate, soc.mapper, soc.control_codegen, ``hetsoc run``)."""
+functional check and report (soc.simulation, soc.mapper, soc.control_codegen, ``hetsoc run``)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from soc.cli import main
 from soc.mapper import MapError
-from soc.simulate import ima_layer_golden, simulate
+from soc.simulation import ima_layer_golden, simulate
 from soc.workload import load_workload
 
 ROOT = Path(__file__).resolve().parents[2]
