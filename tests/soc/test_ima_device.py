@@ -344,3 +344,67 @@ def test_python_weights_larger_than_the_array_are_refused():
         cl.ima.load_weights(np.zeros((257, 4), np.int64))
     with pytest.raises(ValueError, match=r"\[-7, 7\]"):
         cl.ima.load_weights(np.full((4, 4), 8))
+
+
+# One core loads from bank 0 in every cycle (a hardware loop of independent loads) while a
+# sequential 256 x 256 job, triggered from Python at cycle 1000, streams its 64 input words
+# (wide accesses of banks 0-3, 4-7, ..., 28-31, 0-3, ...) and 64 output words the same way.
+BANK0_MAIN = """
+    .text
+    .globl main
+main:
+    la    a2, hammer
+    li    t0, 1000
+    .option norvc
+    lp.setup 0, t0, 1f
+    lw    t1, 0(a2)
+    lw    t3, 0(a2)
+1:  lw    t4, 0(a2)
+    .option rvc
+    li    a0, 0
+    ret
+    .data
+    .balign 128
+xin:  .space 256
+    .balign 128
+yout: .space 256
+    .balign 128
+hammer: .word 0
+"""
+
+
+def _bank0_job(**cfg_kw):
+    cfg = ClusterConfig(n_cores=1, **cfg_kw)
+    image = cluster_program(BANK0_MAIN, "bank0.S", cfg)
+    cl = Cluster(image, cfg, ImaConfig(execution="sequential"))
+    cl.ima.load_weights(np.ones((256, 256), np.int64), account_time=False)
+    cl.ima.set_job(SRC=image.symbols["xin"], DST=image.symbols["yout"], ROWS=256, COLS=256,
+                   IN_LEN0=256)
+
+    def at_1000(env):
+        yield env.timeout(1000)
+        cl.ima.trigger()
+    cl.env.process(at_1000(cl.env))
+    res = cl.run(max_cycles=10**5)
+    assert res.ok, res.message
+    rec = cl.ima.records[0]
+    return (rec.start_cycle, int(rec.compute_start[0]), rec.end_cycle,
+            rec.stream.stall_cycles, res.cores[0]["tcdm_conflict_cycles"])
+
+
+def test_contention_with_a_core_hand_derived_cycles_accelerator_priority():
+    # The IMA side wins every bank it asks for: its timing is the quiet 16 + 65 + 16 cycles;
+    # the core loses bank 0 to the wide accesses 0 and 8 of each stream: 4 lost cycles.
+    assert _bank0_job(hci_priority="accelerators") == (1000, 1016, 1097, 0, 4)
+
+
+def test_contention_with_a_core_hand_derived_cycles_stall_limit():
+    # Cores first, hci_max_stall_cycles = 3 (hci_arbiter MODE 0: the counter counts cycles in
+    # which both sides request, anywhere; at 3 the cores' side gets no bank for one cycle, and
+    # the counter restarts).  Stream-in: wide access 0 loses bank 0 in cycles 1000-1002 (counter
+    # 1, 2, 3), gets it in the blocked cycle 1003; accesses 1-3 in 1004-1006, blocked 1007
+    # (access 4), 5-7 in 1008-1010, blocked 1011 (access 8, banks 0-3, no loss), 9-11, blocked
+    # 1015 (12), 13-15 in 1016-1018: 19 cycles.  Compute 1019-1083 (no requests: the counter
+    # is 0), stream-out the same 19 cycles from 1084: the chain ends at 1103.  Stalled cycles of
+    # the IMA: 3 + 3; blocked cycles of the core: 4 + 4.
+    assert _bank0_job(hci_max_stall_cycles=3) == (1000, 1019, 1103, 6, 8)
