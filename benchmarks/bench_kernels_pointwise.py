@@ -10,7 +10,8 @@ kernel's closing barrier released it) minus the first core's timer read just bef
 the kernel from the first core entering it to the barrier release, plus the call, the
 register save/restore and the return (the ``fixed`` row, a 1x1x1 layer, shows that fixed cost;
 it is not subtracted).  MAC/cycle = M*N*K / cycles; per core = that / cores; "of peak" = per
-core / (32 MAC / 14 cycles), the rate of the 4x2 inner loop; TCDM conflicts = cycles the
+core / (64 MAC / 24 cycles), the rate of the 4x4 inner loop (2.67 MAC/cycle/core, 21.3 on 8
+cores; the 4x2 loop of the ragged paths does 32 MAC / 14 cycles); TCDM conflicts = cycles the
 cores lost to bank conflicts (sum over cores) and that as a share of cores x cycles.
 
 Usage (from the repository root)::
@@ -38,7 +39,7 @@ if str(REPO) not in sys.path:
 from soc import qnn  # noqa: E402
 from soc.kernels_lib import KernelHarness, pw_args  # noqa: E402
 
-PEAK_PER_CORE = 32 / 14           # 8 pv.sdotsp.b (32 MAC) + 6 loads per inner iteration
+PEAK_PER_CORE = 64 / 24           # 16 pv.sdotsp.b (64 MAC) + 8 loads per 4x4 inner iteration
 ARENA = 200 * 1024
 
 # name, H, W, Cin, Cout, relu

@@ -19,11 +19,16 @@
  *   word 9  ncores  cores sharing the work (cores with id >= ncores only meet at the barrier)
  *
  * Split: core c computes pixels [c * P, min((c + 1) * P, M)) with P = ceil(M / ncores) rounded
- * up to even.  Blocking: 4 output channels x 2 pixels (8 int32 accumulators, initialised with
- * the bias); inner hardware loop over K/4 with 6 post-increment word loads (2 pixel words, 4
- * weight words through one pointer with register strides K, K, K, 4 - 3K) and 8 pv.sdotsp.b
- * per iteration, no load-use stalls.  Requantisation: sra, p.clipi 8, pv.packlo/packhi.b of the
- * 4 channels of a pixel, pv.max.sc.b with 0 (ReLU) or -128, one word store per pixel.
+ * up to even.  Fast path (K % 4 == 0, K >= 8): 4 pixels x 4 output channels per block (16 int32
+ * accumulators, .Lpw4_* / .Lpw4r_*), inner hardware loop over K/4 with 8 post-increment word
+ * loads through two pointers (pixel rows and weight rows, both with register strides
+ * K, K, K, 4 - 3K) and 16 pv.sdotsp.b = 64 MAC in 24 cycles, no load-use stalls; the first K
+ * word is peeled with pv.dotsp.b, the bias added by p.addNr ((acc + bias) >>> shift), then
+ * p.clipi 8 (or p.clipui 8 with ReLU: one routine per flavour), pv.packlo/packhi.b of the 4
+ * channels of a pixel, one word store per pixel.  Pixels left over (M per core not a multiple
+ * of 4), and all pixels when K % 4 != 0 or K < 8: 4 channels x 2 pixels (8 accumulators,
+ * initialised with the bias; 6 loads + 8 pv.sdotsp.b per iteration), requantised by sra,
+ * p.clipi 8, pack, pv.max.sc.b with 0 (ReLU) or -128.
  * Ragged edges: K % 4 -> one extra masked iteration (the pixel words are ANDed with a lane
  * mask; it reads up to 3 bytes past the end of every row, so up to 3 bytes past the in and w
  * buffers, which must still be memory); N % 4 -> a 1 channel x 2 pixel loop; an odd last pixel
@@ -35,7 +40,7 @@
     .text
     .globl pw_conv
 pw_conv:
-    addi  sp, sp, -144
+    addi  sp, sp, -208
     sw    ra, 0(sp)
     sw    s0, 4(sp)
     sw    s1, 8(sp)
@@ -52,7 +57,11 @@ pw_conv:
     # locals: 52 m (next pixel), 56 m_end, 60 in, 64 w, 68 bias, 72 out, 76 N, 80 N/4 - q0,
     # 84 N%4, 88 q0 (first channel quad of this core), 92 w + 4K*q0, 96 bias + 16*q0, 100 4*q0,
     # 104 4*(N/4), 108 w + 4K*(N/4), 112 bias + 16*(N/4), 116 the channel-quad routine,
-    # 120 saved ra, 124 kc, 128 K/4 - kc, 132 4 kc, 136 4K (K rotation)
+    # 120 saved ra, 124 kc, 128 K/4 - kc, 132 4 kc, 136 4K (K rotation),
+    # 4x4 path: 140 saved gp, 144 saved tp, 148 K/4 - 1, 152 4 - 3N, 156 saved ra,
+    # 160 m4 (pixels below it had their channel quads done by the 4x4 path), 164 the 4x4
+    # routine (0: none), 168 &out[m][0], 172 &in[m][0], 176..192 saved t1, t2, t3, t4, t6,
+    # 196 K/4 - kc - 1
     lw    t0, 0(a0)
     sw    t0, 60(sp)
     lw    s1, 4(a0)               # s1 = w
@@ -131,15 +140,21 @@ pw_conv:
     beqz  t3, 1f
     la    s0, .Lpw_quads_fast     # ... or the all-hardware-loop one
     # K rotation (K a multiple of ROT_K bytes): the weight rows and the pixel rows of all cores
-    # then start in the same bank, so core c starts its dot products at word kc = 4c mod K/4
-    # and wraps around (.Lpw_quads_rot, two inner loops), else the cores, all at the same k,
-    # pile up on one bank.
+    # then start in the same bank, so core c starts its dot products at word
+    # kc = 4 (c + 1) mod K/4 (2 instead of 0) and wraps around (.Lpw_quads_rot, .Lpw4r_*: two
+    # inner loops), else the cores, all at the same k, pile up on one bank.  No core may take
+    # the unrotated path: its blocks are a few cycles shorter, it drifts in time against the
+    # others until it reads the same bank as a neighbour, and two cores in the same bank stay
+    # there (each conflict delays the loser by one cycle, which keeps them in step).
     andi  s1, a7, PW_ROT_K - 1
     bnez  s1, 1f
     csrr  s1, mhartid
+    addi  s1, s1, 1
     slli  s1, s1, 2
-    remu  s1, s1, t3              # kc
-    beqz  s1, 1f
+    remu  s1, s1, t3              # kc = 4 (id + 1) mod K/4 ...
+    bnez  s1, 2f
+    li    s1, 2                   # ... never 0: every core takes the same (rotated) path
+2:
     sw    s1, 124(sp)
     sub   s2, t3, s1
     sw    s2, 128(sp)             # K/4 - kc
@@ -149,12 +164,83 @@ pw_conv:
     sw    s1, 136(sp)             # 4K
     la    s0, .Lpw_quads_rot
 1:  sw    s0, 116(sp)
+    # 4 pixel x 4 channel path (K % 4 == 0, K >= 8): one routine per clip flavour (ReLU or not)
+    li    s0, 0
+    andi  s1, a7, 3
+    bnez  s1, 2f
+    li    s1, 8
+    blt   a7, s1, 2f
+    lw    s2, 116(sp)
+    la    s3, .Lpw_quads_rot
+    beq   s2, s3, 4f
+    la    s0, .Lpw4_i             # clip to [-128, 127]
+    bnez  t6, 3f
+    la    s0, .Lpw4_ui            # ReLU: clip to [0, 127]
+    j     3f
+4:  la    s0, .Lpw4r_i            # the same with the K rotation
+    bnez  t6, 5f
+    la    s0, .Lpw4r_ui
+5:  lw    s1, 128(sp)
+    addi  s1, s1, -1
+    sw    s1, 196(sp)             # K/4 - kc - 1
+3:  addi  s1, t3, -1
+    sw    s1, 148(sp)             # K/4 - 1 (first iteration peeled)
+    lw    s1, 76(sp)
+    slli  s2, s1, 1
+    add   s2, s2, s1
+    li    s3, 4
+    sub   s2, s3, s2
+    sw    s2, 152(sp)             # 4 - 3N: output pointer back to pixel 0, next quad
+2:  sw    s0, 164(sp)
+    sw    zero, 160(sp)
+    sw    t1, 176(sp)
+    sw    t2, 180(sp)
+    sw    t3, 184(sp)
+    sw    t4, 188(sp)
+    sw    t6, 192(sp)
 
 .Lpw_pair:
     lw    ra, 52(sp)              # m
     lw    a6, 56(sp)
     bge   ra, a6, .Lpw_done
     sub   a6, a6, ra              # pixels left
+    lw    s0, 164(sp)             # 4x4 path: pixels m .. m+3, all channel quads
+    beqz  s0, .Lpw_p2
+    lw    s1, 160(sp)
+    blt   ra, s1, .Lpw_p2         # their quads are done, N % 4 channels left
+    li    s1, 4
+    blt   a6, s1, .Lpw_p2
+    addi  s1, ra, 4
+    sw    s1, 160(sp)
+    lw    t4, 60(sp)
+    mul   s1, ra, a7
+    add   t4, t4, s1              # t4 = &in[m][0]
+    sw    t4, 172(sp)
+    lw    a3, 72(sp)
+    lw    a5, 76(sp)
+    mul   s1, ra, a5
+    add   a3, a3, s1              # &out[m][0]
+    sw    a3, 168(sp)
+    lw    s1, 100(sp)
+    add   a3, a3, s1              # quads q0 .. N/4 - 1
+    lw    a0, 80(sp)
+    lw    a1, 92(sp)
+    lw    a2, 96(sp)
+    jalr  ra, 0(s0)
+    lw    t4, 172(sp)             # quads 0 .. q0 - 1
+    lw    a3, 168(sp)
+    lw    a0, 88(sp)
+    lw    a1, 64(sp)
+    lw    a2, 68(sp)
+    lw    s0, 164(sp)
+    jalr  ra, 0(s0)
+    lw    s1, 84(sp)
+    bnez  s1, .Lpw_pair           # N % 4 channels: as pairs (m < m4 skips the quads)
+    lw    ra, 52(sp)
+    addi  ra, ra, 4
+    sw    ra, 52(sp)
+    j     .Lpw_pair
+.Lpw_p2:
     lw    a0, 60(sp)
     mul   a1, ra, a7
     add   a0, a0, a1              # a0 = &in[m][0]
@@ -171,7 +257,17 @@ pw_conv:
     j     2f
 1:  mv    a1, a0                  # odd last pixel: the second pixel aliases the first
     mv    a5, a4
-2:  lw    s0, 100(sp)             # quads q0 .. N/4 - 1
+2:  lw    s0, 160(sp)
+    lw    s1, 52(sp)
+    addi  s1, s1, -2              # m
+    bge   s1, s0, 3f
+    lw    s0, 104(sp)             # quads done by the 4x4 path: leftover channels only
+    add   a4, a4, s0
+    add   a5, a5, s0
+    lw    a2, 108(sp)
+    lw    a3, 112(sp)
+    j     .Lpw_chan
+3:  lw    s0, 100(sp)             # quads q0 .. N/4 - 1
     add   a4, a4, s0
     add   a5, a5, s0
     lw    a2, 92(sp)
@@ -435,6 +531,307 @@ pw_conv:
 .Lpw_r_ret0:
     ret
 
+# 4 pixels x 4 channels: a0 channel quads from a1 (weights) / a2 (bias), outputs from a3 (pixel
+# m, first channel of the quad), t4 = &in[m][0]; clobbers everything but sp, a7, t0, t5 (t1 .. t6
+# reloaded for the other paths).  Accumulator of channel j, pixel i: s(4j+i) (j < 3), a(i) (j = 3).
+# The first K word is peeled (pv.dotsp.b: no accumulator initialisation), the bias is added by
+# p.addNr ((acc + bias) >>> shift), then one clip per output (p.clipi 8: [-128, 127], or
+# p.clipui 8: [0, 127] for ReLU; one copy of each routine per flavour through .irp), pack, one
+# word store per pixel.  Inner loop: 8 loads + 16 pv.sdotsp.b = 64 MAC in 24 cycles, no stalls.
+    .irp V, i, ui
+.Lpw4_\V:
+    sw    ra, 156(sp)
+    sw    gp, 140(sp)
+    sw    tp, 144(sp)
+    beqz  a0, .Lpw4_out_\V
+    mv    t6, a1
+    mv    gp, a2
+    mv    ra, a3
+    lw    tp, 76(sp)              # N: output pixel stride
+    .option push
+    .option norvc
+    lp.setup 1, a0, .Lpw4_end_\V
+    p.lw  a4, a7(t4!)             # pixels m .. m+3, word k (one pointer, strides K, K, K, 4-3K)
+    p.lw  a5, a7(t4!)
+    p.lw  a6, a7(t4!)
+    p.lw  t2, a7(t6!)             # weights of channel n, word k
+    p.lw  t1, t0(t4!)
+    pv.dotsp.b  s0, t2, a4
+    p.lw  t3, a7(t6!)             # n + 1
+    pv.dotsp.b  s1, t2, a5
+    pv.dotsp.b  s2, t2, a6
+    pv.dotsp.b  s3, t2, t1
+    p.lw  t2, a7(t6!)             # n + 2
+    pv.dotsp.b  s4, t3, a4
+    pv.dotsp.b  s5, t3, a5
+    pv.dotsp.b  s6, t3, a6
+    pv.dotsp.b  s7, t3, t1
+    p.lw  t3, t0(t6!)             # n + 3, pointer back to channel n, word k + 1
+    pv.dotsp.b  s8, t2, a4
+    pv.dotsp.b  s9, t2, a5
+    pv.dotsp.b  s10, t2, a6
+    pv.dotsp.b  s11, t2, t1
+    pv.dotsp.b  a0, t3, a4
+    lw    a4, 148(sp)             # K/4 - 1
+    pv.dotsp.b  a1, t3, a5
+    pv.dotsp.b  a2, t3, a6
+    pv.dotsp.b  a3, t3, t1
+    lp.setup 0, a4, .Lpw4_k_\V
+    p.lw  a4, a7(t4!)             # pixels m .. m+3, word k (one pointer, strides K, K, K, 4-3K)
+    p.lw  a5, a7(t4!)
+    p.lw  a6, a7(t4!)
+    p.lw  t2, a7(t6!)             # weights of channel n, word k
+    p.lw  t1, t0(t4!)
+    pv.sdotsp.b s0, t2, a4
+    p.lw  t3, a7(t6!)             # n + 1
+    pv.sdotsp.b s1, t2, a5
+    pv.sdotsp.b s2, t2, a6
+    pv.sdotsp.b s3, t2, t1
+    p.lw  t2, a7(t6!)             # n + 2
+    pv.sdotsp.b s4, t3, a4
+    pv.sdotsp.b s5, t3, a5
+    pv.sdotsp.b s6, t3, a6
+    pv.sdotsp.b s7, t3, t1
+    p.lw  t3, t0(t6!)             # n + 3, pointer back to channel n, word k + 1
+    pv.sdotsp.b s8, t2, a4
+    pv.sdotsp.b s9, t2, a5
+    pv.sdotsp.b s10, t2, a6
+    pv.sdotsp.b s11, t2, t1
+    pv.sdotsp.b a0, t3, a4
+    pv.sdotsp.b a1, t3, a5
+    pv.sdotsp.b a2, t3, a6
+.Lpw4_k_\V:
+    pv.sdotsp.b a3, t3, t1
+    p.lw  t2, 4(gp!)              # bias n .. n+3
+    p.lw  t3, 4(gp!)
+    p.lw  a4, 4(gp!)
+    p.addNr s0, t2, t5
+    p.lw  a5, 4(gp!)
+    p.addNr s1, t2, t5
+    p.addNr s2, t2, t5
+    p.addNr s3, t2, t5
+    p.addNr s4, t3, t5
+    p.addNr s5, t3, t5
+    p.addNr s6, t3, t5
+    p.addNr s7, t3, t5
+    p.addNr s8, a4, t5
+    p.addNr s9, a4, t5
+    p.addNr s10, a4, t5
+    p.addNr s11, a4, t5
+    p.addNr a0, a5, t5
+    p.addNr a1, a5, t5
+    p.addNr a2, a5, t5
+    p.addNr a3, a5, t5
+    p.clip\V s0, s0, 8
+    p.clip\V s1, s1, 8
+    p.clip\V s2, s2, 8
+    p.clip\V s3, s3, 8
+    p.clip\V s4, s4, 8
+    lw    t2, 152(sp)             # 4 - 3N
+    p.clip\V s5, s5, 8
+    p.clip\V s6, s6, 8
+    p.clip\V s7, s7, 8
+    p.clip\V s8, s8, 8
+    p.clip\V s9, s9, 8
+    p.clip\V s10, s10, 8
+    p.clip\V s11, s11, 8
+    p.clip\V a0, a0, 8
+    p.clip\V a1, a1, 8
+    p.clip\V a2, a2, 8
+    p.clip\V a3, a3, 8
+    pv.packlo.b s0, s4, s0        # pixel i: bytes n, n+1 ...
+    pv.packlo.b s1, s5, s1
+    pv.packlo.b s2, s6, s2
+    pv.packlo.b s3, s7, s3
+    pv.packhi.b s0, a0, s8        # ... n+2, n+3
+    pv.packhi.b s1, a1, s9
+    pv.packhi.b s2, a2, s10
+    pv.packhi.b s3, a3, s11
+    sub   t4, t4, a7              # pixel pointer back to word 0
+    sub   t6, t6, t0
+    addi  t6, t6, 4               # weights: + 3K, next channel quad
+    p.sw  s0, tp(ra!)
+    p.sw  s1, tp(ra!)
+    p.sw  s2, tp(ra!)
+.Lpw4_end_\V:
+    p.sw  s3, t2(ra!)
+    .option pop
+.Lpw4_out_\V:
+    lw    ra, 156(sp)
+    lw    gp, 140(sp)
+    lw    tp, 144(sp)
+    lw    t1, 176(sp)
+    lw    t2, 180(sp)
+    lw    t3, 184(sp)
+    lw    t4, 188(sp)
+    lw    t6, 192(sp)
+    ret
+    .endr
+
+# The same with the K rotation (K a multiple of 64, kc != 0): dot products from word kc to K/4 - 1
+# (first one peeled), then 0 .. kc - 1; the pixel pointer stays at word kc between quads.
+    .irp V, i, ui
+.Lpw4r_\V:
+    sw    ra, 156(sp)
+    sw    gp, 140(sp)
+    sw    tp, 144(sp)
+    beqz  a0, .Lpw4r_out_\V
+    mv    t6, a1
+    mv    gp, a2
+    mv    ra, a3
+    lw    tp, 76(sp)              # N: output pixel stride
+    lw    a4, 132(sp)             # 4 kc: start at word kc
+    add   t4, t4, a4
+    add   t6, t6, a4
+    .option push
+    .option norvc
+    lp.setup 1, a0, .Lpw4r_end_\V
+    p.lw  a4, a7(t4!)             # pixels m .. m+3, word k (one pointer, strides K, K, K, 4-3K)
+    p.lw  a5, a7(t4!)
+    p.lw  a6, a7(t4!)
+    p.lw  t2, a7(t6!)             # weights of channel n, word k
+    p.lw  t1, t0(t4!)
+    pv.dotsp.b  s0, t2, a4
+    p.lw  t3, a7(t6!)             # n + 1
+    pv.dotsp.b  s1, t2, a5
+    pv.dotsp.b  s2, t2, a6
+    pv.dotsp.b  s3, t2, t1
+    p.lw  t2, a7(t6!)             # n + 2
+    pv.dotsp.b  s4, t3, a4
+    pv.dotsp.b  s5, t3, a5
+    pv.dotsp.b  s6, t3, a6
+    pv.dotsp.b  s7, t3, t1
+    p.lw  t3, t0(t6!)             # n + 3, pointer back to channel n, word k + 1
+    pv.dotsp.b  s8, t2, a4
+    pv.dotsp.b  s9, t2, a5
+    pv.dotsp.b  s10, t2, a6
+    pv.dotsp.b  s11, t2, t1
+    pv.dotsp.b  a0, t3, a4
+    lw    a4, 196(sp)             # K/4 - kc - 1
+    pv.dotsp.b  a1, t3, a5
+    pv.dotsp.b  a2, t3, a6
+    pv.dotsp.b  a3, t3, t1
+    lp.setup 0, a4, .Lpw4r_k_\V
+    p.lw  a4, a7(t4!)             # pixels m .. m+3, word k (one pointer, strides K, K, K, 4-3K)
+    p.lw  a5, a7(t4!)
+    p.lw  a6, a7(t4!)
+    p.lw  t2, a7(t6!)             # weights of channel n, word k
+    p.lw  t1, t0(t4!)
+    pv.sdotsp.b s0, t2, a4
+    p.lw  t3, a7(t6!)             # n + 1
+    pv.sdotsp.b s1, t2, a5
+    pv.sdotsp.b s2, t2, a6
+    pv.sdotsp.b s3, t2, t1
+    p.lw  t2, a7(t6!)             # n + 2
+    pv.sdotsp.b s4, t3, a4
+    pv.sdotsp.b s5, t3, a5
+    pv.sdotsp.b s6, t3, a6
+    pv.sdotsp.b s7, t3, t1
+    p.lw  t3, t0(t6!)             # n + 3, pointer back to channel n, word k + 1
+    pv.sdotsp.b s8, t2, a4
+    pv.sdotsp.b s9, t2, a5
+    pv.sdotsp.b s10, t2, a6
+    pv.sdotsp.b s11, t2, t1
+    pv.sdotsp.b a0, t3, a4
+    pv.sdotsp.b a1, t3, a5
+    pv.sdotsp.b a2, t3, a6
+.Lpw4r_k_\V:
+    pv.sdotsp.b a3, t3, t1
+    lw    a4, 124(sp)             # kc
+    sub   t4, t4, a7              # words 0 .. kc - 1
+    sub   t6, t6, a7
+    lp.setup 0, a4, .Lpw4r_k2_\V
+    p.lw  a4, a7(t4!)             # pixels m .. m+3, word k (one pointer, strides K, K, K, 4-3K)
+    p.lw  a5, a7(t4!)
+    p.lw  a6, a7(t4!)
+    p.lw  t2, a7(t6!)             # weights of channel n, word k
+    p.lw  t1, t0(t4!)
+    pv.sdotsp.b s0, t2, a4
+    p.lw  t3, a7(t6!)             # n + 1
+    pv.sdotsp.b s1, t2, a5
+    pv.sdotsp.b s2, t2, a6
+    pv.sdotsp.b s3, t2, t1
+    p.lw  t2, a7(t6!)             # n + 2
+    pv.sdotsp.b s4, t3, a4
+    pv.sdotsp.b s5, t3, a5
+    pv.sdotsp.b s6, t3, a6
+    pv.sdotsp.b s7, t3, t1
+    p.lw  t3, t0(t6!)             # n + 3, pointer back to channel n, word k + 1
+    pv.sdotsp.b s8, t2, a4
+    pv.sdotsp.b s9, t2, a5
+    pv.sdotsp.b s10, t2, a6
+    pv.sdotsp.b s11, t2, t1
+    pv.sdotsp.b a0, t3, a4
+    pv.sdotsp.b a1, t3, a5
+    pv.sdotsp.b a2, t3, a6
+.Lpw4r_k2_\V:
+    pv.sdotsp.b a3, t3, t1
+    p.lw  t2, 4(gp!)              # bias n .. n+3
+    p.lw  t3, 4(gp!)
+    p.lw  a4, 4(gp!)
+    p.addNr s0, t2, t5
+    p.lw  a5, 4(gp!)
+    p.addNr s1, t2, t5
+    p.addNr s2, t2, t5
+    p.addNr s3, t2, t5
+    p.addNr s4, t3, t5
+    p.addNr s5, t3, t5
+    p.addNr s6, t3, t5
+    p.addNr s7, t3, t5
+    p.addNr s8, a4, t5
+    p.addNr s9, a4, t5
+    p.addNr s10, a4, t5
+    p.addNr s11, a4, t5
+    p.addNr a0, a5, t5
+    p.addNr a1, a5, t5
+    p.addNr a2, a5, t5
+    p.addNr a3, a5, t5
+    p.clip\V s0, s0, 8
+    p.clip\V s1, s1, 8
+    p.clip\V s2, s2, 8
+    p.clip\V s3, s3, 8
+    p.clip\V s4, s4, 8
+    lw    t2, 152(sp)             # 4 - 3N
+    p.clip\V s5, s5, 8
+    p.clip\V s6, s6, 8
+    p.clip\V s7, s7, 8
+    p.clip\V s8, s8, 8
+    p.clip\V s9, s9, 8
+    p.clip\V s10, s10, 8
+    p.clip\V s11, s11, 8
+    p.clip\V a0, a0, 8
+    p.clip\V a1, a1, 8
+    p.clip\V a2, a2, 8
+    p.clip\V a3, a3, 8
+    pv.packlo.b s0, s4, s0        # pixel i: bytes n, n+1 ...
+    pv.packlo.b s1, s5, s1
+    pv.packlo.b s2, s6, s2
+    pv.packlo.b s3, s7, s3
+    pv.packhi.b s0, a0, s8        # ... n+2, n+3
+    pv.packhi.b s1, a1, s9
+    pv.packhi.b s2, a2, s10
+    pv.packhi.b s3, a3, s11
+    sub   t6, t6, t0
+    addi  t6, t6, 4
+    add   t6, t6, a7              # weights: + 4K, next channel quad, word kc
+    p.sw  s0, tp(ra!)
+    p.sw  s1, tp(ra!)
+    p.sw  s2, tp(ra!)
+.Lpw4r_end_\V:
+    p.sw  s3, t2(ra!)
+    .option pop
+.Lpw4r_out_\V:
+    lw    ra, 156(sp)
+    lw    gp, 140(sp)
+    lw    tp, 144(sp)
+    lw    t1, 176(sp)
+    lw    t2, 180(sp)
+    lw    t3, 184(sp)
+    lw    t4, 188(sp)
+    lw    t6, 192(sp)
+    ret
+    .endr
+
 .Lpw_chan:                        # N % 4 leftover channels: 1 channel x 2 pixels
     lw    a6, 84(sp)
     beqz  a6, .Lpw_pair
@@ -492,5 +889,5 @@ pw_conv:
     lw    s9, 40(sp)
     lw    s10, 44(sp)
     lw    s11, 48(sp)
-    addi  sp, sp, 144
+    addi  sp, sp, 208
     ret

@@ -72,9 +72,41 @@ def test_bit_exact(m, n, k, shift, relu):
     np.testing.assert_array_equal(out, ref)
 
 
+# The 4-pixel x 4-channel path (K % 4 == 0, K >= 8) needs >= 4 pixels per core: few cores.
+# N % 4 != 0 (leftover channels of pixel quads), M % 4 in 1..3 (pairs / odd pixel after the
+# quads), K = 8 (one inner iteration after the peeled one), K % 64 == 0 with K/4 = 16 (kc = 2
+# on some cores) and larger, both clip flavours.
+SHAPES_4X4 = [  # M, N, K, shift, relu, ncores
+    (4, 4, 8, 4, False, 1),
+    (20, 10, 8, 5, True, 1),
+    (23, 7, 16, 7, False, 2),
+    (37, 21, 24, 6, True, 2),
+    (19, 13, 64, 9, True, 4),
+    (40, 12, 64, 8, False, 8),
+    (34, 6, 128, 10, False, 4),
+    (66, 9, 384, 11, True, 8),
+    (17, 16, 192, 12, False, 2),
+]
+
+
+@pytest.mark.parametrize("m,n,k,shift,relu,ncores", SHAPES_4X4)
+def test_bit_exact_4x4(m, n, k, shift, relu, ncores):
+    out, ref, _ = run_pw(m, n, k, shift, relu, ncores=ncores, seed=m * 7 + n + k)
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_saturation_4x4():
+    for relu in (False, True):
+        out, ref, _ = run_pw(16, 11, 32, 4, relu, ncores=2, bias_range=40000, seed=9)
+        np.testing.assert_array_equal(out, ref)
+        assert (ref == 127).any() and (ref == (0 if relu else -128)).any()
+
+
 @pytest.mark.parametrize("offsets", [(1, 2, 3), (3, 1, 1)])
 def test_unaligned_buffers(offsets):
     out, ref, _ = run_pw(11, 10, 12, 6, False, offsets=offsets)
+    np.testing.assert_array_equal(out, ref)
+    out, ref, _ = run_pw(13, 10, 16, 6, True, ncores=2, offsets=offsets)   # 4x4 path
     np.testing.assert_array_equal(out, ref)
 
 
@@ -86,7 +118,7 @@ def test_saturation_both_ways():
         assert (ref == 127).any() and (ref == (0 if relu else -128)).any()
 
 
-@pytest.mark.parametrize("m,n,k", [(23, 11, 13), (16, 16, 32), (10, 9, 128)])
+@pytest.mark.parametrize("m,n,k", [(23, 11, 13), (16, 16, 32), (10, 9, 128), (45, 14, 64)])
 def test_core_counts_identical(m, n, k):
     outs = [run_pw(m, n, k, 7, True, ncores=nc, seed=3)[0] for nc in (1, 2, 4, 8)]
     _, ref, _ = run_pw(m, n, k, 7, True, ncores=1, seed=3)
