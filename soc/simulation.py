@@ -111,6 +111,15 @@ def _slices(plan: Plan, ts: list[int], cluster: Cluster, n_cores: int) -> tuple[
             slices.append(Slice(step.kind, f"{step.layer} {'chain' if step.kind == 'ima' else 'job'}",
                                 int(rec.start_cycle), int(rec.end_cycle), step.layer, "job",
                                 args))
+            if step.kind == "ima":        # every MVM of the chain on its own track
+                for j, (a, b) in enumerate(zip(rec.compute_start, rec.compute_end)):
+                    slices.append(Slice("ima mvm", "mvm", int(a), int(b), step.layer, "job",
+                                        {"job": j}))
+            else:                         # the accelerator's 16-channel blocks
+                starts = [int(x) for x in rec.block_start] + [int(rec.end_cycle)]
+                for k in range(len(starts) - 1):
+                    slices.append(Slice("dw blocks", f"block {k}", starts[k], starts[k + 1],
+                                        step.layer, "job", {"block": k}))
         slices.append(Slice("core0", f"{step.entry}+wait", s, e, step.layer, "program"))
         for c in range(1, n_cores):
             slices.append(Slice(f"core{c}", "barrier", s, e, step.layer, "barrier"))
