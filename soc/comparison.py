@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .plots import PUBLISHED_RATIOS, compare_mappings, save
 from .report import Report
-from .simulation import simulate
+from .simulation import simulate, write_outputs
 
 DEFAULT_MAPPINGS = ("cores", "ima_cjob8", "ima_cjob16", "hybrid", "ima_dw")
 
@@ -24,12 +24,14 @@ def compare(workload: str | Path, arch: str = "pulp_g22_multi",
     run's report and ``compare.png``, under ``out_dir``)."""
     if "cores" not in mappings:
         raise ValueError("compare: the mappings must include 'cores' (the baseline)")
-    reports = []
-    for m in mappings:
-        sub = Path(out_dir) / m if out_dir is not None else None
-        reports.append(simulate(workload, arch=arch, mapping=m, seed=seed, out_dir=sub))
+    # every mapping runs before anything is written: a failing one leaves no partial output
+    runs = [simulate(workload, arch=arch, mapping=m, seed=seed, keep_program=True)
+            for m in mappings]
+    reports = [r for r, _ in runs]
     table = comparison_table(reports)
     if out_dir is not None:
+        for m, (rep, program) in zip(mappings, runs):
+            write_outputs(Path(out_dir) / Path(m).stem, rep, program)
         (Path(out_dir) / "comparison.md").write_text(table)
         save(compare_mappings(reports), Path(out_dir) / "compare.png")
     return reports, table

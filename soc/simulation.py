@@ -25,6 +25,7 @@ Not yet: conv2d / fc on the IMA, weight tiling across crossbars.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -157,8 +158,10 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
              mapping: dict | str = "cores", seed: int | None = None,
              out_dir: str | Path | None = None, trace: bool = False,
              plots: bool = False, max_cycles: int = 2_000_000_000,
-             progress: bool = False) -> Report:
-    """Run ``workload`` on ``arch`` under ``mapping`` (see the module docstring)."""
+             progress: bool = False, keep_program: bool = False
+             ) -> Report | tuple[Report, str]:
+    """Run ``workload`` on ``arch`` under ``mapping`` (see the module docstring).  With
+    ``keep_program`` the result is ``(report, control program source)``."""
     wl = workload if isinstance(workload, Workload) else load_workload(workload)
     if seed is not None:
         wl = replace(wl, seed=int(seed))
@@ -230,15 +233,35 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
     records.check = check
     report = build_report(records, wl, ar, lm, load_energy_table(), check)
     if out_dir is not None:
-        out = report.write(out_dir)
-        (Path(out) / "program.S").write_text(prog.source)
+        write_outputs(out_dir, report, prog.source, trace, plots)
+    return (report, prog.source) if keep_program else report
+
+
+def write_outputs(out_dir: str | Path, report: Report, program: str, trace: bool = False,
+                  plots: bool = False) -> Path:
+    """Write the report (+ program, trace, plots) into a fresh sibling directory first and move
+    the files into ``out_dir`` only when all are written: a failure leaves nothing half-done."""
+    import shutil
+    import tempfile
+
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        report.write(tmp)
+        (tmp / "program.S").write_text(program)
         if trace:
             from .trace_perfetto import write_trace
-            write_trace(records, Path(out) / "trace.json", wl.name)
+            write_trace(report.records, tmp / "trace.json", report.workload["name"])
         if plots:
             from .plots import plot_report
-            plot_report(report, out)
-    return report
+            plot_report(report, tmp)
+        out.mkdir(exist_ok=True)
+        for f in tmp.iterdir():
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
-__all__ = ["SimulationError", "ima_layer_golden", "network_golden", "simulate"]
+__all__ = ["SimulationError", "ima_layer_golden", "network_golden", "simulate", "write_outputs"]

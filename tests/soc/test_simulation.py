@@ -95,10 +95,17 @@ def test_cli_run(tmp_path, capsys):
     assert data["check"]["passed"] and data["mapping"]["name"] == "hybrid"
 
 
-def test_cli_run_errors_are_one_line(capsys):
-    assert main(["run", str(BOTTLENECK), "--arch", "pulp_ref"]) == 1
+def test_cli_run_errors_are_one_line(capsys, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(BOTTLENECK), "--arch", "pulp_ref", "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("hetsoc: error:") and "\n" not in err and "short by" in err
+    assert not out.exists()                       # nothing half-written
+    # a comparison whose second mapping fails (cjob8 needs two crossbars) writes nothing either
+    assert main(["compare", str(BOTTLENECK), "--arch", "pulp_g22", "--out", str(out),
+                 "--mappings", "cores,ima_cjob8"]) == 1
+    assert "crossbar" in capsys.readouterr().err
+    assert not out.exists()
     assert main(["run", str(BOTTLENECK), "--mapping", "ima_cjob8"]) == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "do not fit the IMA's 1 crossbar" in err
