@@ -8,7 +8,11 @@ Exact
       (pure numpy integer arithmetic) bit for bit, for every mapping mode, every window, and any
       bit slicing: the effective weights are then the integer weights themselves, the column sums
       are exact integers, and the ADC's clip / rescale / round-half-away-from-zero is carried out
-      on exact integers with one correctly rounded division (proof in the docs).
+      on exact integers, either with one correctly rounded division or (integer sums, no noise)
+      with a reciprocal and a 2^-43 nudge whose exactness is proven in ``_adc_ints`` and the docs.
+    * ``ImaState.mvm_batch`` (n jobs, one window and ADC range, one compiled call) is identical
+      to n successive ``mvm`` calls, noise and counters included: job j reads with index
+      ``first_read_index + j`` (or the job counter).
     * Results do not depend on the host's SIMD support: the column sums are integer arithmetic in
       both the AVX2 kernel and the portable kernel (tests compare them).
     * Every random number comes from the configuration's ``seed``: programming noise and drift
@@ -20,7 +24,7 @@ Approximated (each bounded in the docs)
     * The effective conductance matrix (sum over a weight's devices, in weight steps) is held as
       int16 fixed point with 2^-k resolution (k >= 7, i.e. <= 1/128 of a weight step; k = 12 for
       4-bit weights), more than 100 times below the programming noise.  In the ideal case it is
-      exact (uint8 holding W + 8 for |W| <= 7, else int8).
+      exact (the int8 bytes of W in row quads for |W| <= 7, else int8).
     * Read noise is drawn per read and per column from the exact distribution of the column
       current: the sum over devices of independent Gaussians is a Gaussian with the summed
       variance ``sum_i x_i^2 sigma_ij^2``.  The per-device variances are held as 7-bit fixed
@@ -60,6 +64,8 @@ POOL_LOG2 = 16           # standard normals in the read-noise pool
 _POOL = 1 << POOL_LOG2
 _NPARAM = 16             # float parameters at the start of the float buffer
 _DAC_OFF = 0             # int32 buffer: DAC table (256 entries, index x + 128)
+_XO = 272                # int32 buffer: start of the job scratch (64-byte aligned)
+ALIGN = 64               # byte alignment of the kernel's arrays (no cache-line-split vectors)
 
 _INT8 = np.dtype(np.int8)
 
@@ -171,7 +177,7 @@ def _have_avx2() -> bool:
 
 
 USE_SIMD = _have_avx2()
-USE_SIMD_U8 = True      # store exact |W| <= 7 matrices as uint8 (both kernels support it)
+USE_SIMD_U8 = True      # store exact |W| <= 7 matrices in the row-quad class (uint8 dtype)
 
 
 def _make_block_intrinsic(wbytes: int, fused: bool):
@@ -279,83 +285,101 @@ def _make_block_intrinsic(wbytes: int, fused: bool):
     return intrinsic(typer)
 
 
-U8_OFFSET = 8            # exact matrices with |W| <= 7 are stored as W + 8 (uint8, 1..15)
-U8_GROUP = 8             # row pairs summed in int16 before widening (8 * 2 * 15 * 127 < 2^15)
+U8_BIAS = 128            # the quad kernel's unsigned inputs: DAC level + 128 (1..255), 0 outside
+U8_GROUP = 8             # row quads summed in int16 before widening (8 * 2 * 255 * 7 < 2^15)
+PAIR_ALIGN = 2 * U8_GROUP   # row pairs of a job start and end on multiples of this
 
 
-def _make_u8_intrinsic():
-    """An intrinsic for exact small-integer matrices: ``vpmaddubsw`` of unsigned weights
-    (W + 8, 0..15) by the signed int8 DAC levels of a row pair, summed in int16 over groups of
-    8 row pairs (|sum| <= 8 * 2 * 15 * 127 < 2^15, no saturation) and widened to int32.
-    ``npairs`` must be a multiple of 8.  ``xaddr`` points at int32 words whose low 16 bits
-    hold the two int8 levels of a row pair."""
+def _make_u8_intrinsic(jobs: int = 1, nvec: int = BLOCK_COLS // 8):
+    """An intrinsic for exact small-integer matrices (|W| <= 7) stored as int8 bytes in the
+    row-quad tile layout [quad][column (32)][row (4)].  Per quad, ``vpmaddubsw`` of the
+    broadcast unsigned inputs u = DAC level + 128 (1..255; 0 outside the window) of the quad's 4
+    rows by 8 columns x 4 rows of signed weights (the memory operand) leaves, per column, two
+    int16 lanes (rows 0-1 and 2-3) side by side; these are summed in int16 over groups of 8
+    quads (|lane| <= 8 * 2 * 255 * 7 < 2^15, no saturation) and then folded into the column's
+    int32 sum with one ``vpmaddwd`` by ones (lanes 2c + 2c+1).  The sums are
+    sum_i u_i W_ij = A_j + 128 S_j, S_j the window's column sum of W.  ``nquads`` must be a
+    multiple of 8; ``xaddr`` points at int32 words each holding the 4 input bytes of a quad."""
+    # ``jobs`` jobs at once (input words at xaddr + j xstride, sums at accaddr + j accstride,
+    # bytes) share each weight vector; ``nvec`` vectors of 8 columns from ``waddr`` per quad
+    # (the quad stride is the full tile's 4 * BLOCK_COLS bytes).
     from llvmlite import ir
     i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
     v32i8, v16i16, v8i32 = ir.VectorType(i8, 32), ir.VectorType(i16, 16), ir.VectorType(i32, 8)
-    nhalf = BLOCK_COLS // 16            # v32i8 weight vectors per row pair (16 columns each)
+    qvec = BLOCK_COLS // 8              # v32i8 weight vectors per quad of the tile
 
     def codegen(context, builder, signature, args):
-        xa, wa, n, oa = args
+        xa, xs, wa, n, oa, os_ = args
         mod = builder.module
-        fn = mod.globals.get("llvm.x86.avx2.pmadd.ub.sw")
-        if fn is None:
-            fn = ir.Function(mod, ir.FunctionType(v16i16, [v32i8, v32i8]),
-                             "llvm.x86.avx2.pmadd.ub.sw")
-        xp = builder.inttoptr(xa, i32.as_pointer())
+        ubsw = mod.globals.get("llvm.x86.avx2.pmadd.ub.sw")
+        if ubsw is None:
+            ubsw = ir.Function(mod, ir.FunctionType(v16i16, [v32i8, v32i8]),
+                               "llvm.x86.avx2.pmadd.ub.sw")
+        wd = mod.globals.get("llvm.x86.avx2.pmadd.wd")
+        if wd is None:
+            wd = ir.Function(mod, ir.FunctionType(v8i32, [v16i16, v16i16]),
+                             "llvm.x86.avx2.pmadd.wd")
+        xps = [builder.inttoptr(builder.add(xa, builder.mul(xs, ir.Constant(i64, j))),
+                                i32.as_pointer()) for j in range(jobs)]
         wp = builder.inttoptr(wa, v32i8.as_pointer())
         pre = builder.block
         loop = builder.append_basic_block("ima.u8loop")
         done = builder.append_basic_block("ima.u8done")
         z32, z16 = ir.Constant(v8i32, None), ir.Constant(v16i16, None)
+        ones = ir.Constant(v16i16, [1] * 16)
         builder.cbranch(builder.icmp_signed(">", n, ir.Constant(i64, 0)), loop, done)
         builder.position_at_end(loop)
         k = builder.phi(i64)
         k.add_incoming(ir.Constant(i64, 0), pre)
         accs = []
-        for _ in range(2 * nhalf):
+        for _ in range(jobs * nvec):
             ph = builder.phi(v8i32)
             ph.add_incoming(z32, pre)
             accs.append(ph)
-        part = [z16] * nhalf
+        part = [z16] * (jobs * nvec)
         for g in range(U8_GROUP):
             kk = builder.add(k, ir.Constant(i64, g))
-            word = builder.trunc(builder.load(builder.gep(xp, [kk]), align=4), i16)
-            vec = builder.insert_element(ir.Constant(v16i16, ir.Undefined), word,
-                                         ir.Constant(i32, 0))
-            vec = builder.shuffle_vector(vec, ir.Constant(v16i16, ir.Undefined),
-                                         ir.Constant(ir.VectorType(i32, 16), [0] * 16))
-            xb = builder.bitcast(vec, v32i8)
-            for h in range(nhalf):
-                idx = builder.add(builder.mul(kk, ir.Constant(i64, nhalf)), ir.Constant(i64, h))
+            xbs = []
+            for j in range(jobs):
+                word = builder.load(builder.gep(xps[j], [kk]), align=4)
+                vec = builder.insert_element(ir.Constant(v8i32, ir.Undefined), word,
+                                             ir.Constant(i32, 0))
+                vec = builder.shuffle_vector(vec, ir.Constant(v8i32, ir.Undefined),
+                                             ir.Constant(ir.VectorType(i32, 8), [0] * 8))
+                xbs.append(builder.bitcast(vec, v32i8))
+            for h in range(nvec):
+                idx = builder.add(builder.mul(kk, ir.Constant(i64, qvec)), ir.Constant(i64, h))
                 w = builder.load(builder.gep(wp, [idx]), align=1)
-                part[h] = builder.add(part[h], builder.call(fn, [w, xb]))
-        new = []
-        for h in range(nhalf):
-            for q8 in range(2):
-                sel = ir.Constant(ir.VectorType(i32, 8), list(range(8 * q8, 8 * q8 + 8)))
-                half = builder.shuffle_vector(part[h], ir.Constant(v16i16, ir.Undefined), sel)
-                new.append(builder.add(accs[2 * h + q8], builder.sext(half, v8i32)))
+                for j in range(jobs):
+                    part[j * nvec + h] = builder.add(part[j * nvec + h],
+                                                     builder.call(ubsw, [xbs[j], w]))
+        new = [builder.add(accs[v], builder.call(wd, [part[v], ones]))
+               for v in range(jobs * nvec)]
         k2 = builder.add(k, ir.Constant(i64, U8_GROUP))
         k.add_incoming(k2, loop)
-        for v in range(2 * nhalf):
+        for v in range(jobs * nvec):
             accs[v].add_incoming(new[v], loop)
         builder.cbranch(builder.icmp_signed("<", k2, n), loop, done)
         builder.position_at_end(done)
         res = []
-        for v in range(2 * nhalf):
+        for v in range(jobs * nvec):
             ph = builder.phi(v8i32)
             ph.add_incoming(z32, pre)
             ph.add_incoming(new[v], loop)
             res.append(ph)
-        op = builder.inttoptr(oa, v8i32.as_pointer())
-        for v in range(2 * nhalf):
-            builder.store(res[v], builder.gep(op, [ir.Constant(i64, v)]), align=4)
+        for j in range(jobs):
+            op = builder.inttoptr(builder.add(oa, builder.mul(os_, ir.Constant(i64, j))),
+                                  v8i32.as_pointer())
+            for h in range(nvec):
+                builder.store(res[j * nvec + h], builder.gep(op, [ir.Constant(i64, h)]),
+                              align=4)
         return context.get_dummy_value()
 
-    def typer(typingctx, xaddr, waddr, npairs, accaddr):
-        return types.void(types.int64, types.int64, types.int64, types.int64), codegen
+    def typer(typingctx, xaddr, xstride, waddr, nquads, accaddr, accstride):
+        return types.void(types.int64, types.int64, types.int64, types.int64, types.int64,
+                          types.int64), codegen
 
-    typer.__name__ = "_ima_tile_u8"
+    typer.__name__ = f"_ima_tile_u8q_{jobs}x{nvec}"
     return intrinsic(typer)
 
 
@@ -363,7 +387,8 @@ _tile_u8 = _make_u8_intrinsic()
 
 
 def _is_u8(a) -> bool:
-    """True for a uint8 array (a compile-time constant inside Numba code)."""
+    """True for a uint8 array, the row-quad class holding int8 weight bytes (a compile-time
+    constant inside Numba code)."""
     return a.dtype == np.uint8
 
 
@@ -379,16 +404,18 @@ _tile_w2_fused = _make_block_intrinsic(2, True)
 
 @njit(cache=True)
 def _tiles_simd(wt, st, ibuf, xo, x2o, xbo, acco, varo, p0, npairs, b0, b1, fused):
-    P = wt.shape[1]
+    P = st.shape[1]
     tile = BLOCK_COLS * 2
     wsz = wt.itemsize
     xa = ibuf.ctypes.data + 4 * (xo + p0)
     x2a = ibuf.ctypes.data + 4 * (x2o + p0)
-    if _is_u8(wt):
-        xba = ibuf.ctypes.data + 4 * (xbo + p0)
+    if _is_u8(wt):                  # row quads q0 = p0 / 2 .., x words at xbo + q
+        Q = wt.shape[1]
+        q0 = p0 >> 1
+        xba = ibuf.ctypes.data + 4 * (xbo + q0)
         for b in range(b0, b1):
-            _tile_u8(xba, wt.ctypes.data + (b * P + p0) * tile, npairs,
-                     ibuf.ctypes.data + 4 * (acco + BLOCK_COLS * b))
+            _tile_u8(xba, 0, wt.ctypes.data + (b * Q + q0) * (4 * BLOCK_COLS), npairs >> 1,
+                     ibuf.ctypes.data + 4 * (acco + BLOCK_COLS * b), 0)
         return
     for b in range(b0, b1):
         wa = wt.ctypes.data + (b * P + p0) * tile * wsz
@@ -408,6 +435,47 @@ def _tiles_simd(wt, st, ibuf, xo, x2o, xbo, acco, varo, p0, npairs, b0, b1, fuse
 
 
 @njit(cache=True)
+def _chunk_tiles_simd(wt, st, buf, stride, m, p0, npairs, b0, b1, fused):
+    """``_tiles_simd`` for ``m`` jobs whose scratch regions start every ``stride`` words of
+    ``buf`` (x words at +0, squares at +P, quads at +2P, sums at +3P, variances at
+    +3P + cols_pad): tile by tile, so that a tile stays in L1 while the jobs run over it.  The
+    row-quad class calls its intrinsic directly (no call per job and tile)."""
+    P = st.shape[1]
+    cols_pad = wt.shape[0] * BLOCK_COLS
+    if _is_u8(wt):
+        Q = wt.shape[1]
+        q0 = p0 >> 1
+        base = buf.ctypes.data
+        for b in range(b0, b1):
+            wa = wt.ctypes.data + (b * Q + q0) * (4 * BLOCK_COLS)
+            for jj in range(m):
+                o = jj * stride
+                _tile_u8(base + 4 * (o + 2 * P + q0), 0, wa, npairs >> 1,
+                         base + 4 * (o + 3 * P + BLOCK_COLS * b), 0)
+        return
+    if m == 1:                          # one job: one call over all its tiles
+        _tiles_simd(wt, st, buf, 0, P, 2 * P, 3 * P, 3 * P + cols_pad, p0, npairs, b0, b1, fused)
+        return
+    for b in range(b0, b1):
+        for jj in range(m):
+            o = jj * stride
+            _tiles_simd(wt, st, buf, o, o + P, o + 2 * P, o + 3 * P, o + 3 * P + cols_pad, p0,
+                        npairs, b, b + 1, fused)
+
+
+@njit(cache=True)
+def _chunk_tiles_portable(wt, st, buf, stride, m, p0, npairs, b0, b1, fused):
+    """``_chunk_tiles_simd`` with the portable kernel."""
+    P = st.shape[1]
+    cols_pad = wt.shape[0] * BLOCK_COLS
+    for b in range(b0, b1):
+        for jj in range(m):
+            o = jj * stride
+            _tiles_portable(wt, st, buf, o, o + P, o + 2 * P, o + 3 * P, o + 3 * P + cols_pad,
+                            p0, npairs, b, b + 1, fused)
+
+
+@njit(cache=True)
 def _tiles_portable(wt, st, ibuf, xo, x2o, xbo, acco, varo, p0, npairs, b0, b1, fused):
     """The same integer sums as ``_tiles_simd`` with plain loops (any host)."""
     for b in range(b0, b1):
@@ -416,15 +484,24 @@ def _tiles_portable(wt, st, ibuf, xo, x2o, xbo, acco, varo, p0, npairs, b0, b1, 
         for lc in range(BLOCK_COLS):
             ibuf[ab + lc] = 0
             ibuf[vb + lc] = 0
+        if _is_u8(wt):
+            for q in range(p0 >> 1, (p0 + npairs) >> 1):
+                word = ibuf[xbo + q]             # unsigned input bytes, int8 weight bytes
+                x0 = np.int32(word & 0xFF)
+                x1 = np.int32((word >> 8) & 0xFF)
+                x2 = np.int32((word >> 16) & 0xFF)
+                x3 = np.int32((word >> 24) & 0xFF)
+                wq = wt[b, q]
+                for lc in range(BLOCK_COLS):
+                    ibuf[ab + lc] += (x0 * np.int32(np.int8(wq[lc, 0]))
+                                      + x1 * np.int32(np.int8(wq[lc, 1]))
+                                      + x2 * np.int32(np.int8(wq[lc, 2]))
+                                      + x3 * np.int32(np.int8(wq[lc, 3])))
+            continue
         for p in range(p0, p0 + npairs):
-            if _is_u8(wt):
-                word = ibuf[xbo + p]
-                xa = np.int32(np.int8(word & 0xFF))
-                xb = np.int32(np.int8((word >> 8) & 0xFF))
-            else:
-                word = ibuf[xo + p]
-                xa = np.int32(np.int16(word & 0xFFFF))
-                xb = np.int32(word >> 16)
+            word = ibuf[xo + p]
+            xa = np.int32(np.int16(word & 0xFFFF))
+            xb = np.int32(word >> 16)
             wrow = wt[b, p]
             for lc in range(BLOCK_COLS):
                 ibuf[ab + lc] += xa * np.int32(wrow[lc, 0]) + xb * np.int32(wrow[lc, 1])
@@ -455,23 +532,35 @@ def _pool_walk(seed, read_index, stream):
     return np.int64(h & mask), np.int64(((h >> np.uint64(32)) & mask) | np.uint64(1))
 
 
-@njit(cache=True)
-def _dac_pairs(dac, x, xp, x2p, xbp, pa, r0, nr, need):
+@njit(cache=True, inline="always")
+def _dac_pairs(dac, x, xp, x2p, xqp, pa, r0, nr, need):
     """DAC levels of rows 2p, 2p+1 (p = pa, pa+1, ...) packed per pair: int16 halves of an
-    int32 word in ``xp`` (need & 1), their squares in ``x2p`` (need & 2), int8 bytes in the low
-    half of ``xbp`` (need & 4); rows outside the window r0 .. r0+nr-1 are 0.  ``dac[x + 128]``
-    is the level of input x; ``dac[256]`` = M != 0 marks the identity DAC (level =
-    clip(x, -M, M)).  Returns the sum of the levels."""
+    int32 word in ``xp`` (need & 1), their squares in ``x2p`` (need & 2); or (need == 4) the
+    unsigned inputs level + 128 of rows 4q .. 4q+3 (q = pa / 2, ...) as the bytes of int32
+    words in ``xqp`` (``pa`` and the pair count even).  Rows outside the window r0 .. r0+nr-1
+    are 0 (level 0 for pairs, byte 0 for quads).
+    ``dac[x + 128]`` is the level of input x; ``dac[256]`` = M != 0 marks the identity DAC
+    (level = clip(x, -M, M))."""
     n = xp.shape[0]
-    total = 0
-    if 2 * pa == r0 and 2 * n == nr and dac[256] != 0 and need == 4:
-        m = dac[256]                    # the common case: aligned window, identity DAC, uint8
-        for p in range(n):
-            xa = min(max(np.int32(x[2 * p]), -m), m)
-            xb = min(max(np.int32(x[2 * p + 1]), -m), m)
-            xbp[p] = (xa & 0xFF) | ((xb & 0xFF) << 8)
-            total += xa + xb
-        return total
+    if need == 4:
+        nq = n >> 1
+        if 2 * pa == r0 and 2 * n == nr and dac[256] != 0:
+            # the common case (aligned window, identity DAC): the words' bytes are the clipped
+            # inputs in order (little-endian)
+            m = np.int8(dac[256])
+            xb = xqp.view(np.uint8)
+            for i in range(nr):
+                xb[i] = np.uint8(min(max(x[i], -m), m)) ^ np.uint8(U8_BIAS)   # level + 128
+            return
+        for q in range(nq):
+            word = np.int32(0)
+            for i in range(4):
+                r = 2 * pa + 4 * q + i - r0     # index into x of the row
+                if r >= 0 and r < nr:
+                    v = dac[np.int32(x[r]) + 128]
+                    word |= (v + U8_BIAS) << (8 * i)
+            xqp[q] = word
+        return
     for p in range(n):
         ra = 2 * (pa + p) - r0          # index into x of the pair's first row
         xa = np.int32(0)
@@ -484,10 +573,6 @@ def _dac_pairs(dac, x, xp, x2p, xbp, pa, r0, nr, need):
             xp[p] = (xa & 0xFFFF) | (xb << 16)
         if need & 2:
             x2p[p] = (xa * xa) | ((xb * xb) << 16)
-        if need & 4:
-            xbp[p] = (xa & 0xFF) | ((xb & 0xFF) << 8)
-        total += xa + xb
-    return total
 
 
 @njit(cache=True)
@@ -536,55 +621,80 @@ def _adc_sums(acc, offset, inv_ws, out, m_in, lv, q, lo, hi):
 
 
 @njit(cache=True, inline="always")
-def _job_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
-              devcols, tiles):
-    P = wt.shape[1]
-    cols_pad = wt.shape[0] * BLOCK_COLS
-    xo = 257
+def _pair_range(r0, nr, P):
+    """Row pairs p0 .. p1-1 covering rows r0 .. r0+nr-1, aligned to groups of ``PAIR_ALIGN``
+    (the extra rows carry 0)."""
+    p0 = (r0 >> 1) & ~(PAIR_ALIGN - 1)
+    p1 = min((((r0 + nr + 1) >> 1) + PAIR_ALIGN - 1) & ~(PAIR_ALIGN - 1), P)
+    return p0, p1
+
+
+@njit(cache=True, inline="always")
+def _u8_window_sums(wt, st, ibuf, r0, nr, tiles):
+    """For the row-quad class: the offsets 128 S_j, S_j = sum of W_ij over the window's rows
+    r0 .. r0+nr-1, for every column, computed with the job kernel itself (inputs u = 128 in the
+    window) and cached in ``ibuf`` per (r0, nr) (``_rebuild`` clears the key; the region is 0
+    for the other classes).  Uses the job scratch words.  Returns their offset in ``ibuf``."""
+    P = st.shape[1]
+    nb = wt.shape[0]
+    cols_pad = nb * BLOCK_COLS
+    xo = _XO
     x2o = xo + P
     xbo = x2o + P
-    acco = xbo + P
-    varo = acco + cols_pad
+    varo = xbo + P + cols_pad
+    so = varo + cols_pad
+    ko = so + cols_pad
+    if ibuf[ko] == r0 and ibuf[ko + 1] == nr:
+        return so
+    p0, p1 = _pair_range(r0, nr, P)
+    for q in range(p0 >> 1, p1 >> 1):
+        word = np.int32(0)
+        for i in range(4):
+            r = 4 * q + i
+            if r >= r0 and r < r0 + nr:
+                word |= np.int32(U8_BIAS) << np.int32(8 * i)
+        ibuf[xbo + q] = word
+    tiles(wt, st, ibuf, xo, x2o, xbo, so, varo, p0, p1 - p0, 0, nb, False)
+    ibuf[ko] = r0
+    ibuf[ko + 1] = nr
+    return so
+
+
+@njit(cache=True, inline="always")
+def _finish(wt, st, fbuf, ibuf, cnt, x, out, acc, offs, var, r0, c0, nr, nc, lo, hi, read_index,
+            seed, flags, devcols):
+    """A job after its column sums ``acc`` (and read-noise variances ``var``) over the window's
+    columns: the column values acc - offs (exact integers x 2^-k), noise, ADC, counters.
+    ``read_index < 0`` means the job counter."""
+    P = st.shape[1]
+    cols_pad = wt.shape[0] * BLOCK_COLS
     pool_o = _NPARAM
     sref_o = pool_o + _POOL
     alpha_o = sref_o + 2 * P
     cur_o = alpha_o + cols_pad
-
     if read_index < 0:
         read_index = cnt[C_JOBS]
     read_on = (flags & FLAG_READ_NOISE) != 0
     ref_on = (flags & FLAG_REF_NOISE) != 0
     out_on = (flags & FLAG_OUT_NOISE) != 0
-
-    # DAC and row pairs (rows outside the window inside a boundary pair are 0)
-    # (row pairs aligned to groups of 8: the extra rows carry 0)
-    p0 = (r0 >> 1) & ~(U8_GROUP - 1)
-    p1 = min((((r0 + nr + 1) >> 1) + U8_GROUP - 1) & ~(U8_GROUP - 1), P)
-    need = 4 if _is_u8(wt) else (3 if read_on else 1)
-    xsum = _dac_pairs(ibuf[_DAC_OFF:_DAC_OFF + 257], x, ibuf[xo + p0:xo + p1],
-                      ibuf[x2o + p0:x2o + p1], ibuf[xbo + p0:xbo + p1], p0, r0, nr, need)
-
-    # column sums over the tiles that cover the window's columns
-    b0 = c0 // BLOCK_COLS
-    b1 = (c0 + nc + BLOCK_COLS - 1) // BLOCK_COLS
-    tiles(wt, st, ibuf, xo, x2o, xbo, acco, varo, p0, p1 - p0, b0, b1, read_on)
-
-    # analog column values (DAC levels x weight steps) with noise
     c1 = c0 + nc
     cur = fbuf[cur_o + c0:cur_o + c1]
-    acc = ibuf[acco + c0:acco + c1]
     inv_ws = fbuf[_F_INV_WSCALE]
-    offset = float(U8_OFFSET * xsum) if _is_u8(wt) else 0.0    # sum_i (W_ij + 8) x_i
     if (flags & (FLAG_READ_NOISE | FLAG_REF_NOISE | FLAG_OUT_NOISE | FLAG_CURRENTS)) == 0:
-        clips = _adc_sums(acc, offset, inv_ws, out, fbuf[_F_M], fbuf[_F_L], fbuf[_F_Q], lo, hi)
+        # exact integers: every float in _adc_ints stays below 2^50 (|acc| < 2^32, M <= 128,
+        # (2q + 2) D L < 2^8 2^31 2^7 = 2^46)
+        if inv_ws == 1.0:
+            clips = _adc_ints(acc, offs, out, fbuf[_F_M], fbuf[_F_L], fbuf[_F_Q], lo, hi)
+        else:
+            clips = _adc_sums(acc, 0.0, inv_ws, out, fbuf[_F_M], fbuf[_F_L], fbuf[_F_Q], lo,
+                              hi)
     else:
         for j in range(nc):
-            cur[j] = (float(acc[j]) - offset) * inv_ws
+            cur[j] = float(acc[j] - offs[j]) * inv_ws
         pool = fbuf[pool_o:pool_o + _POOL]
         if read_on:
             base, stride = _pool_walk(seed, read_index, 0)
-            _add_noise(cur, ibuf[varo + c0:varo + c1], fbuf[_F_S_SCALE], pool, base + c0 * stride,
-                       stride)
+            _add_noise(cur, var, fbuf[_F_S_SCALE], pool, base + c0 * stride, stride)
         if ref_on:
             ref_var = 0.0
             for r in range(r0, r0 + nr):
@@ -614,38 +724,177 @@ def _job_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_inde
     cnt[C_CLIPS] += clips
 
 
+@njit(cache=True, inline="always")
+def _adc_params(m_in, lv, q, lo, hi):
+    """The constants of ``_adc_ints`` for one ADC range (see there)."""
+    lo_a = float(lo) * lv / m_in
+    hi_a = float(hi) * lv / m_in
+    s = q * m_in / (float(max(abs(lo), abs(hi))) * lv)
+    # A < lo L / M <=> A < ceil(lo L / M); A > hi L / M <=> A > floor(hi L / M)
+    a_lo = np.int32(min(max(math.ceil(lo_a), -2.0**31), 2.0**31 - 1))
+    a_hi = np.int32(min(max(math.floor(hi_a), -2.0**31), 2.0**31 - 1))
+    return lo_a, hi_a, s, a_lo, a_hi
+
+
 @njit(cache=True)
-def _job_simd(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
+def _adc_ints(acc, offs, out, m_in, lv, q, lo, hi):
+    """``_adc`` on exact integer column values A_j = acc_j - offs_j (weight scale 2^0; the
+    quad class's offsets are 128 times the window's column sums), without a division,
+    vectorised: y = trunc(a s + copysign(1/2 + 2^-43, a)), a = clip(A, fl(lo L / M),
+    fl(hi L / M)), s = fl(q M / (D L)).
+
+    Exact (equal to ``adc_codes`` and to ``_adc``): the true value y' = c q / (D L) +- 1/2 of
+    the definition, c = clip(A M, lo L, hi L), is n / e for integers n and e = 2 D L < 2^39, so
+    it is an integer or at least 1/e > 2^-39 away from one.  The float64 evaluation errs by
+    less than 2^-44 (|y'| <= 127.5, three roundings of 2^-53 relative plus 2^-47 for the
+    add), and the 2^-43 nudge lifts exact integers above that error without crossing the next
+    integer.  The clip compares the integer A with fl(lo L / M), which rounds to the same side
+    of every integer as lo L / M (a non-integer quotient is at least 1/M away from one).
+    Returns the number of clipped outputs (A M < lo L or A M > hi L), counted in int32 lanes."""
+    lo_a, hi_a, s, a_lo, a_hi = _adc_params(m_in, lv, q, lo, hi)
+    return _adc_ints_p(acc, offs, out, lo_a, hi_a, s, a_lo, a_hi)
+
+
+@njit(cache=True, inline="always")
+def _adc_ints_p(acc, offs, out, lo_a, hi_a, s, a_lo, a_hi):
+    """``_adc_ints`` with its constants from ``_adc_params``."""
+    h = 0.5 + 2.0**-43
+    clips = np.int32(0)
+    for j in range(acc.shape[0]):               # int32 lanes (numba would widen "+=")
+        aj = np.int32(acc[j] - offs[j])
+        clips = np.int32(clips + np.int32(aj < a_lo) + np.int32(aj > a_hi))
+    for j in range(acc.shape[0]):
+        a = float(np.int32(acc[j] - offs[j]))
+        c = min(max(a, lo_a), hi_a)
+        out[j] = np.int8(c * s + math.copysign(h, c))     # truncation toward zero
+    return np.int64(clips)
+
+
+BATCH_CHUNK = 16         # jobs whose inputs and column sums are held at once by mvm_batch
+
+
+@njit(cache=True, inline="always")
+def _batch_body(wt, st, fbuf, ibuf, cnt, X, Y, r0, c0, nr, nc, lo, hi, first_read_index, seed,
+                flags, devcols, tiles, chunk_tiles):
+    """``X.shape[0]`` jobs with the same window and ADC range, identical to as many successive
+    single jobs (job j reads with index ``first_read_index + j``, or the job counter when
+    ``first_read_index < 0``).  The column sums are blocked: each 32-column tile of the matrix
+    is loaded once per chunk of ``BATCH_CHUNK`` jobs and stays in L1 while the chunk's jobs run
+    over it."""
+    n = X.shape[0]
+    P = st.shape[1]
+    cols_pad = wt.shape[0] * BLOCK_COLS
+    read_on = (flags & FLAG_READ_NOISE) != 0
+    # per job of a chunk: x words (3 P), column sums and variances (2 cols_pad)
+    stride = 3 * P + 2 * cols_pad       # a multiple of 16 words: every region 64-byte aligned
+    chunk = max(1, min(n, BATCH_CHUNK))
+    if chunk == 1:                      # one job: the state's own scratch (aligned, same layout)
+        buf = ibuf[_XO:_XO + stride]
+    else:
+        raw = np.empty(chunk * stride + ALIGN // 4, np.int32)
+        a0 = ((-raw.ctypes.data) % ALIGN) // 4
+        buf = raw[a0:a0 + chunk * stride]
+    p0, p1 = _pair_range(r0, nr, P)
+    need = 4 if _is_u8(wt) else (3 if read_on else 1)
+    b0 = c0 // BLOCK_COLS
+    b1 = (c0 + nc + BLOCK_COLS - 1) // BLOCK_COLS
+    c1 = c0 + nc
+    dac = ibuf[_DAC_OFF:_DAC_OFF + 257]
+    so = _XO + 3 * P + 2 * cols_pad     # the quad class's offsets (0 for the other classes)
+    if _is_u8(wt):
+        _u8_window_sums(wt, st, ibuf, r0, nr, tiles)
+    offs = ibuf[so + c0:so + c1]
+    fast = flags == 0 and fbuf[_F_INV_WSCALE] == 1.0
+    lo_a, hi_a, s_adc, a_lo, a_hi = _adc_params(fbuf[_F_M], fbuf[_F_L], fbuf[_F_Q], lo, hi)
+    clips = 0
+    for j0 in range(0, n, chunk):
+        m = min(chunk, n - j0)
+        for jj in range(m):
+            o = jj * stride
+            _dac_pairs(dac, X[j0 + jj], buf[o + p0:o + p1], buf[o + P + p0:o + P + p1],
+                       buf[o + 2 * P + (p0 >> 1):o + 2 * P + (p1 >> 1)], p0, r0, nr, need)
+        chunk_tiles(wt, st, buf, stride, m, p0, p1 - p0, b0, b1, read_on)
+        if fast:                        # exact integer sums, no noise: ADC only
+            for jj in range(m):
+                o = jj * stride + 3 * P
+                clips += _adc_ints_p(buf[o + c0:o + c1], offs, Y[j0 + jj], lo_a, hi_a, s_adc,
+                                     a_lo, a_hi)
+            continue
+        for jj in range(m):
+            o = jj * stride + 3 * P
+            ri = first_read_index + j0 + jj if first_read_index >= 0 else -1
+            _finish(wt, st, fbuf, ibuf, cnt, X[j0 + jj], Y[j0 + jj], buf[o + c0:o + c1], offs,
+                    buf[o + cols_pad + c0:o + cols_pad + c1], r0, c0, nr, nc, lo, hi, ri, seed,
+                    flags, devcols)
+    if fast:                            # the counters of n jobs (as _finish counts one)
+        cnt[C_JOBS] += n
+        cnt[C_ROWS] += n * nr
+        cnt[C_COLS] += n * nc
+        cnt[C_DEVCOLS] += n * devcols
+        cnt[C_DAC] += n * nr
+        cnt[C_ADC] += n * nc
+        cnt[C_MACS] += n * nr * nc
+        cnt[C_DEVREADS] += n * nr * devcols
+        cnt[C_CLIPS] += clips
+
+
+@njit(cache=True)
+def _batch_simd(wt, st, fbuf, ibuf, cnt, X, Y, r0, c0, nr, nc, lo, hi, first_read_index, seed,
+                flags, devcols):
+    _batch_body(wt, st, fbuf, ibuf, cnt, X, Y, r0, c0, nr, nc, lo, hi, first_read_index, seed,
+                flags, devcols, _tiles_simd, _chunk_tiles_simd)
+
+
+@njit(cache=True, inline="always")
+def _one_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
+              devcols, batch):
+    """One job (``mvm``): a batch of one, its input and output bytes copied through ``ibuf``
+    so that any 1-D layout of ``x`` and ``out`` shares the batch kernel's compilation."""
+    P = st.shape[1]
+    cols_pad = wt.shape[0] * BLOCK_COLS
+    x1o = _XO + 3 * P + 3 * cols_pad + 2
+    y1o = x1o + P // 2
+    xb = ibuf[x1o:x1o + P // 2].view(np.int8)
+    yb = ibuf[y1o:y1o + cols_pad // 4].view(np.int8)
+    for i in range(nr):
+        xb[i] = x[i]
+    batch(wt, st, fbuf, ibuf, cnt, xb[:nr].reshape((1, nr)), yb[:nc].reshape((1, nc)), r0, c0,
+          nr, nc, lo, hi, read_index, seed, flags, devcols)
+    for j in range(nc):
+        out[j] = yb[j]
+
+
+@njit(cache=True)
+def _one_simd(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
               devcols):
-    _job_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
-              devcols, _tiles_simd)
+    _one_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
+              devcols, _batch_simd)
 
 
 @njit(cache=True)
-def _job_portable(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed,
+def _one_portable(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed,
                   flags, devcols):
-    _job_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
-              devcols, _tiles_portable)
+    _one_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, read_index, seed, flags,
+              devcols, _batch_portable)
 
 
 @njit(cache=True)
-def _repeat_simd(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, seed, flags, devcols,
-                 n):
-    """``n`` jobs in a row (timing the kernel without Python's call overhead)."""
-    for _ in range(n):
-        _job_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, -1, seed, flags,
-                  devcols, _tiles_simd)
-
-
-@njit(cache=True)
-def _repeat_portable(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, seed, flags,
-                     devcols, n):
-    for _ in range(n):
-        _job_body(wt, st, fbuf, ibuf, cnt, x, out, r0, c0, nr, nc, lo, hi, -1, seed, flags,
-                  devcols, _tiles_portable)
+def _batch_portable(wt, st, fbuf, ibuf, cnt, X, Y, r0, c0, nr, nc, lo, hi, first_read_index,
+                    seed, flags, devcols):
+    _batch_body(wt, st, fbuf, ibuf, cnt, X, Y, r0, c0, nr, nc, lo, hi, first_read_index, seed,
+                flags, devcols, _tiles_portable, _chunk_tiles_portable)
 
 
 # ====================================================================== the state
+def _aligned_zeros(shape, dtype) -> np.ndarray:
+    """Zeros, C-contiguous, starting on an ``ALIGN``-byte boundary (numpy guarantees 16)."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    raw = np.zeros(n * dtype.itemsize + ALIGN, np.uint8)
+    start = (-raw.ctypes.data) % ALIGN
+    return raw[start:start + n * dtype.itemsize].view(dtype).reshape(shape)
+
+
 class ImaState:
     """One IMA: its programmed devices, the effective matrices at the current inference time,
     the job kernel's buffers and the action counters.
@@ -680,12 +929,15 @@ class ImaState:
         self.counts = np.zeros(len(COUNTER_NAMES), np.int64)
         self._program_calls = 0
         # kernel buffers
-        P = -(-R // (2 * U8_GROUP)) * U8_GROUP          # row pairs, a multiple of 8
+        P = -(-R // (2 * PAIR_ALIGN)) * PAIR_ALIGN      # row pairs, a multiple of 16
         nb = (C + BLOCK_COLS - 1) // BLOCK_COLS
         self._P, self._nb = P, nb
         cols_pad = nb * BLOCK_COLS
         self.fbuf = np.zeros(_NPARAM + _POOL + 2 * P + 2 * cols_pad)
-        self.ibuf = np.zeros(257 + 3 * P + 2 * cols_pad, np.int32)
+        # DAC table, job scratch (3 P words), sums and variances, window column sums + key
+        # ... and the input and output bytes of a single job (mvm)
+        self.ibuf = _aligned_zeros(_XO + 3 * P + 3 * cols_pad + 2 + P // 2 + cols_pad // 4,
+                                   np.int32)
         self.ibuf[_DAC_OFF:_DAC_OFF + 256] = dac_levels(np.arange(-128, 128), cfg.dac_bits,
                                                         cfg.dac_input_max)
         if cfg.dac_levels == cfg.dac_input_max:      # identity DAC: levels = clipped inputs
@@ -700,7 +952,8 @@ class ImaState:
         f[_F_Q] = cfg.adc_levels
         # full-scale input x full-scale weight, in DAC levels x weight steps
         f[_F_OUT_SIGMA] = cfg.output_noise_sigma * cfg.dac_levels * cfg.w_max
-        self._kernel = _job_simd if USE_SIMD else _job_portable
+        self._batch = _batch_simd if USE_SIMD else _batch_portable     # every job runs here
+        self._one = _one_simd if USE_SIMD else _one_portable           # (a batch of one)
         self._seed = cfg.seed
         self._ref_cols = cfg.ref_cols
         self._devcols = cfg.device_cols_per_col
@@ -892,12 +1145,13 @@ class ImaState:
         alpha_col = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (C,)).copy()
         W = W_t * alpha_col
         self.alpha = alpha_col
-        # effective matrix: exact integers |W| <= 7 as uint8 W + 8, exact |W| <= 127 as int8,
+        # effective matrix: exact integers |W| <= 7 as the row-quad class (their int8 bytes in
+        # a uint8 array, which marks the class), exact |W| <= 127 as int8,
         # else int16 fixed point with 2^-k resolution
         exact = bool(np.all(W == np.rint(W)))
         peak = float(np.abs(W).max(initial=0))
         if exact and peak <= 7 and USE_SIMD_U8 and cfg.read_noise_scale == 0:
-            wq, k = (W + U8_OFFSET).astype(np.uint8), 0
+            wq, k = W.astype(np.int8).view(np.uint8), 0      # int8 bytes, row quads
         elif exact and peak <= 127:
             wq, k = W.astype(np.int8), 0
         else:
@@ -910,7 +1164,14 @@ class ImaState:
                 k -= 1
             wq = wq.astype(np.int16)
         self.wscale_log2 = k
-        self.wt = self._tile(wq, wq.dtype, U8_OFFSET if wq.dtype == np.uint8 else 0)
+        cols_pad = nb * BLOCK_COLS      # the quad class's cached window offsets are stale
+        so = _XO + 3 * P + 2 * cols_pad
+        self.ibuf[so:so + cols_pad] = 0
+        self.ibuf[so + cols_pad:so + cols_pad + 2] = -1
+        if wq.dtype == np.uint8:
+            self.wt = self._tile(wq, wq.dtype, rows_per_group=4)
+        else:
+            self.wt = self._tile(wq, wq.dtype)
         self._arrays = (self.wt, None, self.fbuf, self.ibuf, self.counts)
         self.fbuf[_F_INV_WSCALE] = 2.0 ** -k
         # read noise: per-column variance of the summed device currents, per unit x^2
@@ -954,13 +1215,18 @@ class ImaState:
         self.fbuf[alpha_o:alpha_o + C] = alpha_col
         self.devcols_per_col = cfg.device_cols_per_col
 
-    def _tile(self, M: np.ndarray, dtype, fill: int = 0) -> np.ndarray:
-        """rows x cols -> [column tile][row pair][32 columns][2 rows], padded with ``fill``."""
+    def _tile(self, M: np.ndarray, dtype, fill: int = 0, rows_per_group: int = 2) -> np.ndarray:
+        """rows x cols -> [column tile][row group][32 columns][rows_per_group rows] (row pairs,
+        or row quads for the uint8 class), padded with ``fill``."""
         R, C = M.shape
         P, nb = self._P, self._nb
+        g = rows_per_group
         pad = np.full((2 * P, nb * BLOCK_COLS), fill, dtype)
         pad[:R, :C] = M
-        return np.ascontiguousarray(pad.reshape(P, 2, nb, BLOCK_COLS).transpose(2, 0, 3, 1))
+        tiled = pad.reshape(2 * P // g, g, nb, BLOCK_COLS).transpose(2, 0, 3, 1)
+        out = _aligned_zeros(tiled.shape, dtype)
+        out[...] = tiled
+        return out
 
     # ------------------------------------------------------------------ jobs
     def mvm(self, x, out=None, row0: int = 0, col0: int = 0, rows: int | None = None,
@@ -983,9 +1249,45 @@ class ImaState:
                 and x.dtype is _INT8 and out.dtype is _INT8 and x.ndim == 1 and out.ndim == 1
                 and len(x) >= nr and len(out) >= nc):
             self._check_job(x, out, row0, col0, nr, nc, lo, hi)
-        self._kernel(*self._arrays, x, out, row0, col0, nr, nc, lo, hi, read_index, self._seed,
-                     self.flags, nc * self._devcols + self._ref_cols)
+        self._one(*self._arrays, x, out, row0, col0, nr, nc, lo, hi, read_index, self._seed,
+                  self.flags, nc * self._devcols + self._ref_cols)
         return out
+
+    def mvm_batch(self, X, Y=None, row0: int = 0, col0: int = 0, rows: int | None = None,
+                  cols: int | None = None, adc_low: int | None = None,
+                  adc_high: int | None = None, first_read_index: int = -1) -> np.ndarray:
+        """``n = len(X)`` jobs over one window and ADC range in one compiled call: int8
+        ``X[j, 0:rows]`` -> int8 ``Y[j, 0:cols]``.  Identical, noise and counters included, to
+        ``mvm(X[j], Y[j], ...)`` for j = 0 .. n-1 with ``read_index = first_read_index + j``
+        (or the job counter for each job when ``first_read_index < 0``)."""
+        R, C, lo0, hi0 = self._geom
+        nr = R - row0 if rows is None else rows
+        nc = C - col0 if cols is None else cols
+        lo = lo0 if adc_low is None else adc_low
+        hi = hi0 if adc_high is None else adc_high
+        if X.__class__ is not np.ndarray or X.ndim != 2 or X.dtype is not _INT8:
+            raise ValueError("mvm_batch: X must be a 2-D int8 array (jobs x inputs)")
+        n = X.shape[0]
+        if Y is None:
+            Y = np.empty((n, nc), np.int8)
+        if not (Y.__class__ is np.ndarray and Y.ndim == 2 and Y.dtype is _INT8
+                and Y.shape[0] == n and Y.shape[1] >= nc):
+            raise ValueError(f"mvm_batch: Y must be a 2-D int8 array of {n} rows of at least "
+                             f"{nc} elements")
+        if not (0 <= row0 and 0 < nr and row0 + nr <= R and 0 <= col0 and 0 < nc
+                and col0 + nc <= C and lo.__class__ is int and hi.__class__ is int
+                and lo < hi and -2**31 < lo and hi < 2**31 and X.shape[1] >= nr):
+            self._check_job(X[0] if n else np.empty(0, np.int8), Y[0] if n else
+                            np.empty(nc, np.int8), row0, col0, nr, nc, lo, hi)
+        if n == 0:
+            return Y
+        Xc = X if X.flags.c_contiguous else np.ascontiguousarray(X)
+        Yc = Y if Y.flags.c_contiguous else np.empty((n, nc), np.int8)
+        self._batch(*self._arrays, Xc, Yc, row0, col0, nr, nc, lo, hi, int(first_read_index),
+                    self._seed, self.flags, nc * self._devcols + self._ref_cols)
+        if Yc is not Y:
+            Y[:, :nc] = Yc[:, :nc]
+        return Y
 
     def currents(self, x, row0: int = 0, col0: int = 0, rows: int | None = None,
                  cols: int | None = None, read_index: int = -1) -> np.ndarray:
@@ -999,9 +1301,9 @@ class ImaState:
                 and col0 + nc <= cfg.cols and isinstance(x, np.ndarray) and x.dtype == np.int8
                 and x.ndim == 1 and x.shape[0] >= nr):
             self._check_job(x, out, row0, col0, nr, nc, cfg.adc_low, cfg.adc_high)
-        self._kernel(self.wt, self.st, self.fbuf, self.ibuf, self.counts, x, out, row0, col0,
-                     nr, nc, cfg.adc_low, cfg.adc_high, read_index, self.config.seed,
-                     self.flags | FLAG_CURRENTS, nc * self.devcols_per_col + cfg.ref_cols)
+        self._one(self.wt, self.st, self.fbuf, self.ibuf, self.counts, x, out, row0, col0, nr,
+                  nc, cfg.adc_low, cfg.adc_high, read_index, self.config.seed,
+                  self.flags | FLAG_CURRENTS, nc * self.devcols_per_col + cfg.ref_cols)
         o = _NPARAM + _POOL + 2 * self._P + self._nb * BLOCK_COLS
         return self.fbuf[o + col0:o + col0 + nc].copy()
 

@@ -371,9 +371,7 @@ class Ima:
         idx = (src - ccfg.tcdm_base)[:, None] + self._patch_offsets(job)[None, :]
         x = tcdm[idx].view(np.int8)
         y = np.empty((n, cols), np.int8)
-        st = arr.state
-        for j in range(n):
-            st.mvm(x[j], y[j], job.ROW0, job.COL0, rows, cols, job.ADC_LOW, job.ADC_HIGH)
+        arr.state.mvm_batch(x, y, job.ROW0, job.COL0, rows, cols, job.ADC_LOW, job.ADC_HIGH)
         job.outputs = y
         self._count_jobs(job)
         return self._program(job, src, dst, y)
