@@ -50,6 +50,7 @@ import numpy as np
 
 from . import qnn
 from .cluster_devices import EVT_DW, PeriphError
+from .hwpe import ACQUIRE_BUSY, Hwpe, JobRegs
 from .dw_config import KERNEL, DwConfig
 from .memory import translate
 from .stream_engine import K_IDLE, K_READ, K_WRITE
@@ -69,7 +70,7 @@ FSM = 0                     # the one stream-program channel
 
 
 @dataclass
-class DwJob:
+class DwJob(JobRegs):
     """One job as programmed in the registers."""
 
     regs: dict[str, int]
@@ -79,12 +80,6 @@ class DwJob:
     in_rs: int = 0          # effective row strides
     out_rs: int = 0
     stamp_blocks: list = field(default_factory=list)
-
-    def __getattr__(self, name: str) -> int:
-        try:
-            return self.regs[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 @dataclass
@@ -142,34 +137,31 @@ class DwCounts:
         return d
 
 
-class DwAccel:
+class DwAccel(Hwpe):
     """The DW accelerator attached to a cluster (``DwAccel(cluster, config)`` maps its window)."""
 
     def __init__(self, cluster: "Cluster", config: DwConfig | None = None) -> None:
-        self.cluster = cluster
+        super().__init__(cluster, "dw", EVT_DW)
         self.config = config or DwConfig()
         self.regs = {name: 0 for name in JOB_REGS}
         self.regs.update(KSIZE=KERNEL, STRIDE=1, PAD=1)
         self.locked = False
         self.finished = 0
-        self.queue: list[DwJob] = []
-        self.running: DwJob | None = None
         self.records: list[DwJobRecord] = []
         self.counts = DwCounts()
-        self.events_to = (1 << cluster.cfg.n_cores) - 1
         cluster.attach(DW_OFFSET, DW_SIZE, self)
 
     # ---- registers ----------------------------------------------------------------------------
     def read(self, core: int, off: int) -> int:
         if off == REG_ACQUIRE:
-            if self.locked or self.queue and self.running is not None:
-                return 0xFFFFFFFF
+            if not self.acquire(self.locked):
+                return ACQUIRE_BUSY
             self.locked = True
             return 0
         if off == REG_FINISHED:
             return self.finished
         if off == REG_STATUS:
-            return int(self.running is not None or bool(self.queue))
+            return self.status
         if JOB_BASE <= off < JOB_BASE + 4 * len(JOB_REGS) and off % 4 == 0:
             return self.regs[JOB_REGS[(off - JOB_BASE) // 4]] & 0xFFFFFFFF
         raise PeriphError(f"DW accelerator register +0x{off:02x} is not readable")
@@ -197,9 +189,7 @@ class DwAccel:
         job = DwJob(dict(self.regs), int(self.cluster.env.now))
         self._check(job)
         self.locked = False
-        self.queue.append(job)
-        if self.running is None:
-            self._next()
+        self.enqueue(job)
 
     def _check(self, job: DwJob) -> None:
         cfg, ccfg = self.config, self.cluster.cfg
@@ -254,13 +244,6 @@ class DwAccel:
             if what != "output" and a0 < o1 and o0 < a0 + n:
                 raise PeriphError(f"DW output 0x{o0:08x}-0x{o1:08x} overlaps the {what} "
                                   f"(0x{a0:08x}-0x{a0 + n:08x}): in-place is not supported")
-
-    def _next(self) -> None:
-        if not self.queue:
-            self.running = None
-            return
-        job = self.running = self.queue.pop(0)
-        self.cluster.accel_submit("dw", lambda: self._start(job), lambda res: self._done(job, res))
 
     # ---- the job ------------------------------------------------------------------------------
     def _start(self, job: DwJob) -> StreamProgram:
@@ -372,7 +355,7 @@ class DwAccel:
         n.multiplier_ops = n.mac_cycles * cfg.multipliers
         return p
 
-    def _done(self, job: DwJob, res: StreamResult) -> None:
+    def _finished(self, job: DwJob, res: StreamResult) -> None:
         self.finished += 1
         c = self.counts
         c.bytes_in += res.bytes_read
@@ -383,8 +366,6 @@ class DwAccel:
             job.H, job.W, job.C, job.STRIDE, job.PAD, job.ho, job.wo,
             job.ho * job.wo * job.C * KERNEL * KERNEL, job.submit_cycle, res.start_cycle,
             res.end_cycle, res.stamps[job.stamp_blocks], res))
-        self.cluster.event_unit.trigger(EVT_DW, self.events_to)
-        self._next()
 
 
 def job_words(regs: dict[str, int]) -> list[int]:

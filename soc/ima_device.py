@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cluster_devices import EVT_HWPE, PeriphError
+from .hwpe import ACQUIRE_BUSY, Hwpe, JobRegs
 from .ima_analog import ImaState
 from .ima_config import ImaConfig
 from .memory import translate
@@ -79,18 +80,12 @@ SIG_IN, SIG_STARTED, SIG_COMPUTED, SIG_OUT = 0, 1, 2, 3
 
 
 @dataclass
-class ImaJob:
+class ImaJob(JobRegs):
     """One job chain as programmed in the registers (values as signed integers)."""
 
     array: int
     regs: dict[str, int]
     submit_cycle: int = 0
-
-    def __getattr__(self, name: str) -> int:
-        try:
-            return self.regs[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 @dataclass
@@ -161,21 +156,18 @@ class ImaArray:
         return self._state
 
 
-class Ima:
+class Ima(Hwpe):
     """The IMA attached to a cluster (``Ima(cluster, config)`` maps its register windows)."""
 
     def __init__(self, cluster: "Cluster", config: ImaConfig | None = None) -> None:
-        self.cluster = cluster
+        super().__init__(cluster, "ima", EVT_HWPE)
         self.config = cfg = config or ImaConfig()
         self.latency_cycles = math.ceil(cfg.mvm_latency_ns * 1e-9 * cluster.cfg.clock_hz - 1e-9)
         self.write_cycles = math.ceil(cfg.weight_write_ns * 1e-9 * cluster.cfg.clock_hz - 1e-9)
         self.arrays = [ImaArray(k, cfg) for k in range(cfg.n_arrays)]
-        self.queue: list[ImaJob] = []
-        self.running: ImaJob | None = None
         self.busy_until = 0            # end of pending weight writes
         self.records: list[ImaChainRecord] = []
         self.counts = ImaCounts()
-        self.events_to = (1 << cluster.cfg.n_cores) - 1
         for k in range(cfg.n_arrays):
             cluster.attach(IMA_OFFSET + k * IMA_STRIDE, IMA_STRIDE, _Window(self, k))
 
@@ -231,14 +223,14 @@ class Ima:
     def read(self, array: int, off: int) -> int:
         arr = self.arrays[array]
         if off == REG_ACQUIRE:
-            if arr.locked or len(self.queue) >= 1 and self.running is not None:
-                return 0xFFFFFFFF
+            if not self.acquire(arr.locked):
+                return ACQUIRE_BUSY
             arr.locked = True
             return 0
         if off == REG_FINISHED:
             return arr.finished
         if off == REG_STATUS:
-            return int(self.running is not None or bool(self.queue))
+            return self.status
         if JOB_BASE <= off < JOB_BASE + 4 * len(JOB_REGS) and off % 4 == 0:
             return arr.regs[JOB_REGS[(off - JOB_BASE) // 4]] & 0xFFFFFFFF
         if off == REG_W_ROW:
@@ -286,9 +278,7 @@ class Ima:
         job = ImaJob(array, dict(arr.regs), int(self.cluster.env.now))
         self._check(job)
         arr.locked = False
-        self.queue.append(job)
-        if self.running is None:
-            self._next()
+        self.enqueue(job)
 
     def _check(self, job: ImaJob) -> None:
         cfg, ccfg = self.config, self.cluster.cfg
@@ -336,24 +326,9 @@ class Ima:
     def _patch_offsets(self, job: ImaJob) -> np.ndarray:
         return (self._runs(job)[:, None] + np.arange(job.IN_LEN0)[None, :]).reshape(-1)
 
-    def _next(self) -> None:
-        if not self.queue:
-            self.running = None
-            return
-        job = self.running = self.queue.pop(0)
-        env = self.cluster.env
-        wait = self.busy_until - int(env.now)
-
-        def submit():
-            self.cluster.accel_submit("ima", lambda: self._start(job),
-                                      lambda res: self._done(job, res))
-        if wait > 0:
-            def later(env):
-                yield env.timeout(wait)
-                submit()
-            env.process(later(env))
-        else:
-            submit()
+    def ready_cycle(self) -> int:
+        """A chain starts once the pending weight writes are done."""
+        return max(self.busy_until, int(self.cluster.env.now))
 
     def _start(self, job: ImaJob) -> StreamProgram:
         """The port is ours: compute the chain's outputs from the TCDM now and describe its
@@ -420,7 +395,7 @@ class Ima:
         c.device_reads += n * rows * (cols * cfg.device_cols_per_col + cfg.ref_cols)
         c.compute_cycles += n * self.latency_cycles
 
-    def _done(self, job: ImaJob, res: StreamResult) -> None:
+    def _finished(self, job: ImaJob, res: StreamResult) -> None:
         arr = self.arrays[job.array]
         arr.finished += 1
         c = self.counts
@@ -430,8 +405,6 @@ class Ima:
         self.records.append(ImaChainRecord(
             job.array, job.NUM_JOBS, job.ROWS, job.COLS, job.submit_cycle, res.start_cycle,
             res.end_cycle, res.stamps[job.stamp_start], res.stamps[job.stamp_end], res))
-        self.cluster.event_unit.trigger(EVT_HWPE, self.events_to)
-        self._next()
 
     def analog_counters(self) -> dict:
         """Action counts of the analog model of every array, summed."""
