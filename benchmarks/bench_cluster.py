@@ -10,8 +10,10 @@ Three measurements:
   Each configuration is assembled, run once (the first run of that program in this process),
   then ``--runs`` more times on a fresh ``Cluster`` each; the best run counts.  Aggregate
   simulated MIPS = instructions retired by all cores / host seconds of ``Cluster.run()`` only
-  (assembly, cluster construction and the result check are not counted).  The product is
-  checked against numpy and every run must give the same cycles, instructions and conflicts.
+  (assembly, cluster construction and the result check are not counted).  The CPU time of the
+  same calls (``time.thread_time``) is reported too: on a shared host it excludes the time
+  the process waited for a CPU.  The product is checked against numpy and every run must give
+  the same cycles, instructions and conflicts.
 * **sleep** -- a mostly-sleeping cluster: core 0 arms the timer alarm ``--sleep-cycles`` ahead
   (64-bit, TIMER_BASE + 0x08/0x0C), every core sleeps in ``rt_wait_event(EVT_TIMER)``, then all
   meet at ``rt_barrier``; ``--sleep-loops`` times.  Reported: simulated cycles per host second
@@ -244,12 +246,15 @@ def run_timed(name: str, image, cfg, runs: int, max_cycles: int, check=None) -> 
     from soc.cluster import Cluster
 
     times: list[float] = []
+    cpu: list[float] = []
     ref = None
     res = None
     for i in range(runs + 1):
         cluster = Cluster(image, cfg)
         t0 = time.perf_counter()
+        c0 = time.thread_time()
         res = cluster.run(max_cycles=max_cycles)
+        dc = time.thread_time() - c0
         dt = time.perf_counter() - t0
         if not res.ok or res.exit_code != 0:
             raise SystemExit(f"{name}: {res.message}")
@@ -262,8 +267,10 @@ def run_timed(name: str, image, cfg, runs: int, max_cycles: int, check=None) -> 
         elif key != ref:
             raise SystemExit(f"{name}: run {i} differs from run 0 (non-deterministic?)")
         times.append(dt)
+        cpu.append(dc)
     best = min(times[1:]) if runs else times[0]
-    return {"result": res, "times": times, "best": best}
+    best_cpu = min(cpu[1:]) if runs else cpu[0]
+    return {"result": res, "times": times, "best": best, "best_cpu": best_cpu}
 
 
 def measure_busy(ncores: int, args: argparse.Namespace) -> dict:
@@ -304,6 +311,8 @@ def measure_busy(ncores: int, args: argparse.Namespace) -> dict:
         "run_s": [round(x, 4) for x in t["times"][1:]],
         "best_run_s": round(t["best"], 4),
         "mips": round(r.instret / t["best"] / 1e6, 2),
+        "best_cpu_s": round(t["best_cpu"], 4),
+        "cpu_mips": round(r.instret / t["best_cpu"] / 1e6, 2),
         "first_run_mips": round(r.instret / t["times"][0] / 1e6, 2),
         "sim_cycles_per_s": round(r.cycles / t["best"]),
     }
@@ -397,14 +406,15 @@ def print_report(data: dict) -> None:
     print(f"== busy: parallel int8 matmul {b0['m']}x{b0['n']}x{b0['k']}, repeated {b0['reps']}x "
           f"(best of {data['runs']} runs after the first)")
     hdr = (f"   {'cores':>5}{'instret':>12}{'cycles':>12}{'IPC':>7}{'TCDM acc':>11}"
-           f"{'conflicts':>11}{'first s':>9}{'best s':>9}{'MIPS':>8}{'1st MIPS':>10}"
-           f"{'Mcyc/s':>8}")
+           f"{'conflicts':>11}{'first s':>9}{'best s':>9}{'MIPS':>8}{'CPU MIPS':>10}"
+           f"{'1st MIPS':>10}{'Mcyc/s':>8}")
     print(hdr)
     print("   " + "-" * (len(hdr) - 3))
     for b in data["busy"]:
         print(f"   {b['cores']:>5}{b['instret']:>12,}{b['cycles']:>12,}{b['ipc']:>7.3f}"
               f"{b['tcdm_accesses']:>11,}{b['tcdm_conflict_cycles']:>11,}{b['first_run_s']:>9.3f}"
-              f"{b['best_run_s']:>9.3f}{b['mips']:>8.2f}{b['first_run_mips']:>10.2f}"
+              f"{b['best_run_s']:>9.3f}{b['mips']:>8.2f}{b['cpu_mips']:>10.2f}"
+              f"{b['first_run_mips']:>10.2f}"
               f"{b['sim_cycles_per_s'] / 1e6:>8.2f}")
     s = data["sleep"]
     print(f"== sleep: 8 cores, {s['loops']} x (alarm {s['sleep_cycles']:,} cycles ahead, "
@@ -417,8 +427,8 @@ def print_report(data: dict) -> None:
           f"after {h['load_average_after']}")
     eight = data["busy"][0]
     verdict = "meets" if eight["mips"] >= data["floor_mips"] else "is BELOW"
-    print(f"   8 busy cores: {eight['mips']:.2f} MIPS aggregate {verdict} the "
-          f"{data['floor_mips']:.0f} MIPS floor")
+    print(f"   8 busy cores: {eight['mips']:.2f} MIPS aggregate ({eight['cpu_mips']:.2f} per CPU "
+          f"second) {verdict} the {data['floor_mips']:.0f} MIPS floor")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ EngineState = namedtuple(
     "now status pend pbank pwrite grant rr bk_t bk_key bk_win arb_t bank_reads bank_writes "
     "bank_conflicts core_conflicts tcdm stop dma dport dma_conflicts "
     "icache ic_line ic_ptag ic_page ic_stag ic_sage ic_clock ic_stats peek "
-    "acc aport acc_ops acc_ch acc_sig acc_stamp acc_data",
+    "acc aport acc_ops acc_ch acc_sig acc_stamp acc_data bk_mask bk_list bk_pos cal",
 )
 
 # ``EngineState.icache``: [enabled, line bytes, extra cycles of a shared hit, of a double miss]
@@ -82,42 +82,47 @@ def new_engine(ncores: int, nbanks: int, tcdm_base: int, tcdm_size_bytes: int,
     lines per core, shared lines).
     """
     on, line, shared_extra, miss_extra, plines, slines = icache
-    dma = np.zeros(NDMA, np.int64)
+    # The int64 arrays live in one buffer, each 64-byte aligned: the engine touches most of
+    # them every cycle, and fixed relative offsets keep its speed independent of where the
+    # allocator happens to put small arrays (store-to-load aliasing between them).
+    shapes = {
+        "now": (1, 0), "status": (ncores, 0), "pend": (ncores, -1), "pbank": (ncores, 0),
+        "pwrite": (ncores, 0), "grant": (ncores, -1), "rr": (nbanks, 0), "bk_t": (nbanks, -1),
+        "bk_key": (nbanks, 0), "bk_win": (nbanks, 0), "arb_t": (1, -1),
+        "bank_reads": (nbanks, 0), "bank_writes": (nbanks, 0), "bank_conflicts": (nbanks, 0),
+        "core_conflicts": (ncores, 0), "tcdm": (3, 0), "stop": (2, 0), "dma": (NDMA, 0),
+        "dport": ((NDMA_PORTS, 6), -1), "dma_conflicts": (NDMA_PORTS, 0), "icache": (4, 0),
+        "ic_line": (ncores, -1), "ic_clock": (1, 0), "peek": (ncores, -1),
+        # scratch of cluster_run, rebuilt on every call: per bank the cores waiting for it,
+        # the banks with waiters and their positions in that list; the event calendar (CAL
+        # slots, soc/core_template.py)
+        "bk_mask": (nbanks, 0), "bk_list": (nbanks, 0), "bk_pos": (nbanks, -1), "cal": (64, 0),
+    }
+    sizes = {k: int(np.prod(shape)) for k, (shape, _) in shapes.items()}
+    pool = np.zeros(sum(-(-n // 8) * 8 for n in sizes.values()) + 8, np.int64)
+    start = (-(pool.ctypes.data // 8)) % 8          # first 64-byte boundary
+    arrays = {}
+    for k, (shape, fill) in shapes.items():
+        a = pool[start:start + sizes[k]].reshape(shape)
+        a[...] = fill
+        arrays[k] = a
+        start += -(-sizes[k] // 8) * 8
+    dma = arrays["dma"]
     dma[D_L2_BYTES_PER_CYCLE] = dma_l2_bytes_per_cycle
     dma[D_L2_LATENCY] = dma_l2_latency_cycles
-    dport = np.zeros((NDMA_PORTS, 6), np.int64)
+    dport = arrays["dport"]
+    dport[:, :] = 0
     dport[:, P_PEND] = -1
     dport[:, P_GRANT] = -1
+    arrays["tcdm"][:] = (tcdm_base, tcdm_size_bytes, tcdm_interleave_bytes)
+    arrays["icache"][:] = (on, line, shared_extra, miss_extra)
     return EngineState(
-        now=np.zeros(1, np.int64),
-        status=np.zeros(ncores, np.int64),
-        pend=np.full(ncores, -1, np.int64),
-        pbank=np.zeros(ncores, np.int64),
-        pwrite=np.zeros(ncores, np.int64),
-        grant=np.full(ncores, -1, np.int64),
-        rr=np.zeros(nbanks, np.int64),
-        bk_t=np.full(nbanks, -1, np.int64),
-        bk_key=np.zeros(nbanks, np.int64),
-        bk_win=np.zeros(nbanks, np.int64),
-        arb_t=np.full(1, -1, np.int64),
-        bank_reads=np.zeros(nbanks, np.int64),
-        bank_writes=np.zeros(nbanks, np.int64),
-        bank_conflicts=np.zeros(nbanks, np.int64),
-        core_conflicts=np.zeros(ncores, np.int64),
-        tcdm=np.array([tcdm_base, tcdm_size_bytes, tcdm_interleave_bytes], np.int64),
-        stop=np.zeros(2, np.int64),
-        dma=dma,
-        dport=dport,
-        dma_conflicts=np.zeros(NDMA_PORTS, np.int64),
-        icache=np.array([on, line, shared_extra, miss_extra], np.int64),
-        ic_line=np.full(ncores, -1, np.int64),
+        **arrays,
         ic_ptag=np.full((ncores, plines), -1, np.int64),
         ic_page=np.zeros((ncores, plines), np.int64),
         ic_stag=np.full(slines, -1, np.int64),
         ic_sage=np.zeros(slines, np.int64),
-        ic_clock=np.zeros(1, np.int64),
         ic_stats=np.zeros((ncores, 3), np.int64),
-        peek=np.full(ncores, -1, np.int64),
         **dict(zip(("acc", "aport", "acc_ops", "acc_ch", "acc_sig", "acc_stamp", "acc_data"),
                    new_streamer(accel_ports, accel_priority, hci_max_stall_cycles))),
     )

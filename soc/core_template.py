@@ -17,6 +17,7 @@ the instruction completed (``pc``/``now``/``hz_*`` then describe the next instru
 """
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from isa.decoder import decode_word
 from soc.core_csr import csr_read, csr_write
@@ -50,9 +51,42 @@ from soc.stream_engine import (  # noqa: F401
 #: TCDM -> L2 transfers buffer at most this many bytes read from the TCDM and not yet written to
 #: L2 (16 outstanding 32-bit requests, system-facts section 1).
 DMA_FIFO_BYTES = 64
+#: Cycles covered by the engine's calendar of core events (``cluster_run``); later events wait
+#: in a separate set.  A power of two, at most 64 (one bit per slot in an int64).
+CAL = 64
+CAL_MASK = CAL - 1
 # @@HELPERS@@
 
 # @@CONSTANTS@@
+
+AM_CALL = 0     # address formed otherwise (or no access): ask addr_of
+AM_RS1 = 1      # rs1
+AM_RS1_IMM = 2  # rs1 + imm
+AM_RS1_RS2 = 3  # rs1 + rs2
+AM_RS1_RS3 = 4  # rs1 + rs3
+
+
+def _address_modes():
+    """Per op, which of the AM_* forms ``addr_of`` (generated above) uses for the access
+    address, found by evaluating its Python version on two sets of operands; the cluster engine
+    forms the common ones inline instead of calling it."""
+    n = PURE_CHUNK.size  # noqa: F821 (defined in the generated module)
+    modes = np.zeros(n, np.int64)
+    probes = ((1 << 20, 1 << 24, 1 << 28, 1 << 12), (3 << 19, 5 << 23, 7 << 27, -(5 << 11)))
+    for op in range(1, n):
+        mode = -1
+        for r1, r2, r3, imm in probes:
+            a = int(addr_of.py_func(op, np.int64(r1), np.int64(r2), np.int64(r3),  # noqa: F821
+                                    np.int64(imm))[0])
+            forms = {AM_RS1: r1, AM_RS1_IMM: r1 + imm, AM_RS1_RS2: r1 + r2, AM_RS1_RS3: r1 + r3}
+            hit = [k for k, v in forms.items() if v == a]
+            m = hit[0] if len(hit) == 1 else AM_CALL
+            mode = m if mode in (-1, m) else AM_CALL
+        modes[op] = mode
+    return modes
+
+
+ADDR_MODE = _address_modes()
 
 
 @njit(cache=True)
@@ -471,6 +505,22 @@ def run(st, mem, tabs, info, slow_csr, c, max_cycle, max_instr, tr):
 
 
 @njit(cache=True)
+def _flush_losses(pend, grant, pbank, xtra, bank_conflicts, core_conflicts, run_mask, arb):
+    """Charge the cycles lost so far by the core requests still waiting after the last
+    arbitrated cycle ``arb`` (``cluster_run`` charges them lazily, at the grant) and move them
+    to cycle ``arb + 1``: the state the engine leaves is the same as if every lost cycle had
+    been charged when it was lost."""
+    for c in range(pend.size):
+        p = pend[c]
+        if (run_mask >> c) & 1 != 0 and 0 <= p <= arb and grant[c] < 0:
+            lost = arb + 1 - p
+            xtra[c] += lost
+            bank_conflicts[pbank[c]] += lost
+            core_conflicts[c] += lost
+            pend[c] = arb + 1
+
+
+@njit(cache=True)
 def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     """Advance every core of the cluster from cycle ``eng.now[0]`` to ``t_end`` (exclusive).
 
@@ -481,6 +531,21 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     cycle per lost grant; (3) granted cores and cores without a TCDM access execute, in core
     order.  Returns ``ENG_RUN`` at ``t_end``, ``ENG_IDLE`` when no core can run, or a core's stop
     reason (``eng.stop[1]`` = the core); ``eng.now[0]`` is the cycle reached.
+
+    How it stays cheap (the cycle semantics above are unchanged; ``eng`` holds only the
+    canonical state, everything below is rebuilt from it on entry):
+
+    * cycles in which no core, DMA port or streamer port has anything to do are skipped;
+    * each running core has one next event, its posted request's cycle (``pend``) or its next
+      issue (``cycle``), kept in a calendar of core bit masks, so a cycle touches only the cores
+      whose event it is;
+    * a request whose cycle has come waits in a per-bank mask until granted; the winner is the
+      first set bit at or after the bank's round-robin pointer, so a cycle costs one lookup per
+      requested bank however many cores wait;
+    * lost cycles are charged when the request is granted (``grant - pend``), and those of
+      requests still waiting when the engine returns by ``_flush_losses``, which also moves
+      them to the next cycle: what the engine leaves behind is exactly the state of charging
+      every lost cycle as it happens.
     """
     x = st.x
     cnt = st.cnt
@@ -499,7 +564,6 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     grant = eng.grant
     rr = eng.rr
     bk_t = eng.bk_t
-    bk_key = eng.bk_key
     bk_win = eng.bk_win
     arb_t = eng.arb_t
     bank_reads = eng.bank_reads
@@ -532,6 +596,51 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
     acc_stamp = eng.acc_stamp
     acc_data = eng.acc_data
     nacc = acc[A_NPORTS]
+    one = np.int64(1)
+    amode = ADDR_MODE
+    # bank of a TCDM offset: shift and mask when interleave and bank count are powers of two
+    bshift = -1
+    if (interleave & (interleave - 1)) == 0 and (nbanks & (nbanks - 1)) == 0:
+        bshift = 0
+        while (one << bshift) < interleave:
+            bshift += 1
+    bmask1 = nbanks - 1
+    # ---- event bookkeeping of this call (rebuilt from the canonical arrays on every entry) ----
+    # Every running core has exactly one next event: its posted TCDM request (``pend``: the
+    # first cycle it competes) or else the issue of its next instruction (``cyc``).  Events
+    # within CAL cycles sit in a calendar of core masks (slot = cycle % CAL, ``occ`` = slots in
+    # use), later ones in ``far``.  A request whose cycle has come waits in its bank's mask
+    # ``bm`` (banks with waiters listed in ``blist``) until granted, so a cycle costs a calendar
+    # slot plus one winner per requested bank, however many cores wait.
+    cal = eng.cal
+    bm = eng.bk_mask
+    blist = eng.bk_list
+    bpos = eng.bk_pos
+    for k in range(CAL):
+        cal[k] = 0
+    for b in range(nbanks):
+        bm[b] = 0
+        bpos[b] = -1
+    nact = 0
+    occ = np.int64(0)
+    far = np.int64(0)
+    far_min = np.int64(-1)
+    run_mask = np.int64(0)
+    cur0 = np.int64(0)
+    for c in range(ncores):
+        if status[c] != STATUS_RUN:
+            continue
+        run_mask |= one << c
+        e = pend[c] if pend[c] >= 0 else cyc[c]
+        if e <= t:
+            cur0 |= one << c
+        elif e - t < CAL:
+            cal[e & CAL_MASK] |= one << c
+            occ |= one << (e & CAL_MASK)
+        else:
+            far |= one << c
+            if far_min < 0 or e < far_min:
+                far_min = e
     while t < t_end:
         # ---- (1) requests of the accelerator streamer, the DMA ports and the cores ----------
         if acc[A_ACTIVE] == 1:
@@ -541,16 +650,55 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             # the stream program finished: report before anything else happens in this cycle
             acc[A_ACTIVE] = 0
             eng.now[0] = t
+            _flush_losses(pend, grant, pbank, xtra, bank_conflicts, core_conflicts, run_mask,
+                          arb_t[0])
             return ENG_ACC_DONE
         # dma[D_ACTIVE]: 0 idle, 1 running, 2 complete and not yet reported (survives re-entry)
         if dma[D_ACTIVE] == 1:
             # Requests posted after this cycle's arbitration (re-entry) compete next cycle.
             dma_requests(dma, dport, t, t if arb_t[0] != t else t + 1, tb, nbanks, interleave)
-        for c in range(ncores):
-            if status[c] != STATUS_RUN or cyc[c] != t or pend[c] >= 0:
+        # Cores whose event is now: take them off the calendar.
+        slot = t & CAL_MASK
+        cur = cur0 | cal[slot]
+        cur0 = 0
+        if cur != 0:
+            cal[slot] = 0
+            occ &= ~(one << slot)
+        if far_min == t:
+            nf = np.int64(0)
+            far_min = -1
+            m = far
+            while m != 0:
+                c = trailing_zeros(m)
+                m &= m - 1
+                e = pend[c] if pend[c] >= 0 else cyc[c]
+                if e <= t:
+                    cur |= one << c
+                else:
+                    nf |= one << c
+                    if far_min < 0 or e < far_min:
+                        far_min = e
+            far = nf
+        xm = np.int64(0)        # cores executing now
+        m = cur
+        while m != 0:
+            c = trailing_zeros(m)
+            m &= m - 1
+            if pend[c] >= 0:
+                if grant[c] == t:
+                    xm |= one << c      # granted before a re-entry in this cycle
+                else:
+                    # its request competes from now on
+                    b = pbank[c]
+                    if bm[b] == 0:
+                        bpos[b] = nact
+                        blist[nact] = b
+                        nact += 1
+                    bm[b] |= one << c
                 continue
             if peek[c] == 0 and not icache_on:
-                continue    # classified when the previous instruction retired: no TCDM access
+                xm |= one << c  # classified when its previous instruction retired
+                continue
             if icache_on:
                 # A fetch from a new line looks it up; a miss delays the instruction's issue.
                 line = pcs[c] // ic_line_bytes
@@ -561,9 +709,18 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                     if extra > 0:
                         cyc[c] += extra
                         cnt[c, CNT_STALL_FETCH] += extra
+                        e = cyc[c]
+                        if e - t < CAL:
+                            cal[e & CAL_MASK] |= one << c
+                            occ |= one << (e & CAL_MASK)
+                        else:
+                            far |= one << c
+                            if far_min < 0 or e < far_min:
+                                far_min = e
                         continue
             # Fast path of fetch_row_cached written out: a call here (even inlined) costs the
             # reference counting of the mem/tabs arrays on every issuing instruction.
+            xm |= one << c      # unless it posts a TCDM request below
             pcc = pcs[c]
             dd = pcc - code_reg[0]
             if dd < 0 or dd + 2 > code_reg[1] or (pcc & 1) != 0:
@@ -579,39 +736,86 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             if ic != IC_LOAD and ic != IC_STORE and ic != IC_ELW:
                 peek[c] = 0
                 continue
-            a, size = addr_of(op, np.int64(x[c, dec[h, 2]]), np.int64(x[c, dec[h, 3]]),
-                              np.int64(x[c, dec[h, 4]]), np.int64(dec[h, 5]))
+            am = amode[op]
+            a = np.int64(x[c, dec[h, 2]])
+            if am == AM_RS1_IMM:
+                a += np.int64(dec[h, 5])
+            elif am == AM_RS1_RS2:
+                a += np.int64(x[c, dec[h, 3]])
+            elif am == AM_RS1_RS3:
+                a += np.int64(x[c, dec[h, 4]])
+            elif am == AM_CALL:
+                a, size = addr_of(op, a, np.int64(x[c, dec[h, 3]]), np.int64(x[c, dec[h, 4]]),
+                                  np.int64(dec[h, 5]))
             a = a & 0xFFFFFFFF
             if a < tb or a >= tb + tsz:
                 continue
             lw = load_stall(hzs[c, HZ_LOAD_RD], ic, reads[op], writes[op],
                             dec[h, 1], dec[h, 2], dec[h, 3], dec[h, 4])
-            pend[c] = t + (1 if lw != 0 else 0)
-            pbank[c] = ((a - tb) // interleave) % nbanks
+            xm &= ~(one << c)
+            b = ((a - tb) >> bshift) & bmask1 if bshift >= 0 else ((a - tb) // interleave) % nbanks
+            pbank[c] = b
             pwrite[c] = 1 if ic == IC_STORE else 0
             grant[c] = -1
+            if lw != 0:
+                pend[c] = t + 1
+                cal[(t + 1) & CAL_MASK] |= one << c
+                occ |= one << ((t + 1) & CAL_MASK)
+            else:
+                pend[c] = t
+                if bm[b] == 0:
+                    bpos[b] = nact
+                    blist[nact] = b
+                    nact += 1
+                bm[b] |= one << c
         # ---- (2) arbitration, once per cycle ------------------------------------------------
         if arb_t[0] != t:
             arb_t[0] = t
-            log_any = False
-            # masters: cores 0..ncores-1, then the DMA's TCDM ports
-            for m in range(nmasters):
-                if m < ncores:
-                    if pend[m] != t:
+            # Masters: cores 0..ncores-1, then the DMA's TCDM ports.  Each bank grants the first
+            # requester at or after its round-robin pointer.  A waiting core's lost cycles are
+            # charged when it is granted (and by _flush_losses when the engine returns).
+            dpend = 0
+            if dma[D_ACTIVE] != 0:      # (ports request only while a job runs)
+                for p in range(NDMA_PORTS):
+                    if dport[p, P_PEND] == t:
+                        dpend |= 1 << p
+            log_any = nact > 0 or dpend != 0
+            won = np.int64(0)
+            if dpend == 0 and acc[A_ACTIVE] != 1:
+                # cores only: the winners need not be recorded per bank
+                for k in range(nact):
+                    b = blist[k]
+                    mk = bm[b]
+                    hi = mk & ~((one << rr[b]) - 1)
+                    won |= one << trailing_zeros(hi if hi != 0 else mk)
+                nact_arb = 0
+            else:
+                nact_arb = nact
+            for k in range(nact_arb):
+                b = blist[k]
+                mk = bm[b]
+                if dpend != 0:
+                    for p in range(NDMA_PORTS):
+                        if (dpend >> p) & 1 != 0 and dport[p, P_BANK] == b:
+                            mk |= one << (ncores + p)
+                hi = mk & ~((one << rr[b]) - 1)
+                bk_t[b] = t
+                bk_win[b] = trailing_zeros(hi if hi != 0 else mk)
+            if dpend != 0:
+                # banks requested by DMA ports only
+                for p in range(NDMA_PORTS):
+                    if (dpend >> p) & 1 == 0:
                         continue
-                    b = pbank[m]
-                else:
-                    if dport[m - ncores, P_PEND] != t:
+                    b = dport[p, P_BANK]
+                    if bk_t[b] == t:
                         continue
-                    b = dport[m - ncores, P_BANK]
-                log_any = True
-                key = m - rr[b]
-                if key < 0:
-                    key += nmasters
-                if bk_t[b] != t or key < bk_key[b]:
+                    mk = np.int64(0)
+                    for q in range(NDMA_PORTS):
+                        if (dpend >> q) & 1 != 0 and dport[q, P_BANK] == b:
+                            mk |= one << (ncores + q)
+                    hi = mk & ~((one << rr[b]) - 1)
                     bk_t[b] = t
-                    bk_key[b] = key
-                    bk_win[b] = m
+                    bk_win[b] = trailing_zeros(hi if hi != 0 else mk)
             if acc[A_ACTIVE] == 1:
                 # HCI arbiter (hci_arbiter, MODE 0): per bank the high-priority side passes
                 # when it requests that bank; after A_MAX_STALL consecutive cycles in which both
@@ -654,35 +858,51 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                     acc[A_STALL] += 1
                 else:
                     acc[A_STALL] = 0
-            for p in range(NDMA_PORTS):
-                if dport[p, P_PEND] == t:
-                    b = dport[p, P_BANK]
-                    if bk_win[b] == ncores + p:
-                        dport[p, P_GRANT] = t
-                        rr[b] = ncores + p + 1 if ncores + p + 1 < nmasters else 0
-                        if dma[D_TO_L2] != 0:
-                            bank_reads[b] += 1
+            if dpend != 0:
+                for p in range(NDMA_PORTS):
+                    if dport[p, P_PEND] == t:
+                        b = dport[p, P_BANK]
+                        if bk_win[b] == ncores + p:
+                            dport[p, P_GRANT] = t
+                            rr[b] = ncores + p + 1 if ncores + p + 1 < nmasters else 0
+                            if dma[D_TO_L2] != 0:
+                                bank_reads[b] += 1
+                            else:
+                                bank_writes[b] += 1
                         else:
-                            bank_writes[b] += 1
-                    else:
-                        dport[p, P_PEND] = t + 1
-                        bank_conflicts[b] += 1
-                        eng.dma_conflicts[p] += 1
-            for c in range(ncores):
-                if pend[c] == t:
-                    b = pbank[c]
-                    if bk_win[b] == c:
-                        grant[c] = t
-                        rr[b] = c + 1
-                        if pwrite[c] != 0:
-                            bank_writes[b] += 1
-                        else:
-                            bank_reads[b] += 1
-                    else:
-                        pend[c] = t + 1
-                        xtra[c] += 1
-                        bank_conflicts[b] += 1
-                        core_conflicts[c] += 1
+                            dport[p, P_PEND] = t + 1
+                            bank_conflicts[b] += 1
+                            eng.dma_conflicts[p] += 1
+            for k in range(nact_arb):
+                w = bk_win[blist[k]]
+                if 0 <= w < ncores:
+                    won |= one << w
+            xm |= won
+            m = won
+            while m != 0:
+                c = trailing_zeros(m)
+                m &= m - 1
+                b = pbank[c]
+                lost = t - pend[c]
+                if lost != 0:
+                    xtra[c] += lost
+                    bank_conflicts[b] += lost
+                    core_conflicts[c] += lost
+                    pend[c] = t
+                grant[c] = t
+                rr[b] = c + 1
+                if pwrite[c] != 0:
+                    bank_writes[b] += 1
+                else:
+                    bank_reads[b] += 1
+                bm[b] &= ~(one << c)
+                if bm[b] == 0:
+                    k = bpos[b]
+                    nact -= 1
+                    last = blist[nact]
+                    blist[k] = last
+                    bpos[last] = k
+                    bpos[b] = -1
         # ---- (3) execute: DMA chunks, then cores --------------------------------------------
         if dma[D_ACTIVE] == 1:
             done = 0
@@ -699,14 +919,10 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             t_next = acc_next(acc, aport, acc_ops, acc_ch, acc_sig, t)
             if dma[D_ACTIVE] == 1:
                 t_next = t + 1
-        for c in range(ncores):
-            if status[c] != STATUS_RUN:
-                continue
-            if not (grant[c] == t or (pend[c] < 0 and cyc[c] == t)):
-                tc = pend[c] if pend[c] >= 0 else cyc[c]
-                if t_next < 0 or tc < t_next:
-                    t_next = tc
-                continue
+        # Granted cores and cores without a TCDM access execute, in core order.
+        while xm != 0:
+            c = trailing_zeros(xm)
+            xm &= xm - 1
             pc = pcs[c]
             now = cyc[c]
             hz_load = hzs[c, HZ_LOAD_RD]
@@ -724,55 +940,91 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             hzs[c, HZ_ALU_RD2] = hz_alu2
             hzs[c, HZ_LINK] = hz_link
             hzs[c, HZ_MULTI] = hz_multi
-            if retired != 0:
-                pend[c] = -1
-                grant[c] = -1
-                # Classify the next instruction now (cheap: the code region is cached in
-                # locals) so that pass (1) looks only at cores whose next one may need the TCDM.
-                # A TCDM access is posted right away: only this core can change the registers
-                # and hazard state it depends on before it issues (not with the icache model,
-                # whose misses delay the issue first).
-                nxt = 1
-                d2 = pc - cbase
-                if d2 >= 0 and d2 + 2 <= csize and (pc & 1) == 0:
-                    h2 = (d2 + coff) >> 1
-                    op2 = dec[h2, 0]
-                    if op2 > 0:
-                        ic2 = iclass[op2]
-                        if ic2 != IC_LOAD and ic2 != IC_STORE and ic2 != IC_ELW:
-                            nxt = 0
-                        elif not icache_on and sr == 0:
-                            a2, size2 = addr_of(op2, np.int64(x[c, dec[h2, 2]]),
-                                                np.int64(x[c, dec[h2, 3]]),
-                                                np.int64(x[c, dec[h2, 4]]), np.int64(dec[h2, 5]))
-                            a2 = a2 & 0xFFFFFFFF
-                            if tb <= a2 < tb + tsz:
-                                lw2 = load_stall(hz_load, ic2, reads[op2], writes[op2],
-                                                 dec[h2, 1], dec[h2, 2], dec[h2, 3], dec[h2, 4])
-                                pend[c] = now + (1 if lw2 != 0 else 0)
-                                pbank[c] = ((a2 - tb) // interleave) % nbanks
-                                pwrite[c] = 1 if ic2 == IC_STORE else 0
-                                grant[c] = -1
-                            else:
-                                nxt = 0
-                peek[c] = nxt
             if sr != 0:
+                if retired != 0:
+                    pend[c] = -1
+                    grant[c] = -1
+                    peek[c] = -1
                 eng.now[0] = t
                 eng.stop[0] = sr
                 eng.stop[1] = c
+                _flush_losses(pend, grant, pbank, xtra, bank_conflicts, core_conflicts, run_mask,
+                              arb_t[0])
                 return sr
-            if status[c] == STATUS_RUN:
-                tc = pend[c] if pend[c] >= 0 else cyc[c]
-                if t_next < 0 or tc < t_next:
-                    t_next = tc
+            pend[c] = -1
+            grant[c] = -1
+            # Classify the next instruction now (cheap: the code region is cached in locals)
+            # so that only cores whose next one may need the TCDM are looked at when it issues.
+            # A TCDM access is posted right away: only this core can change the registers and
+            # hazard state it depends on before it issues (not with the icache model, whose
+            # misses delay the issue first).
+            e = now
+            nxt = 1
+            d2 = pc - cbase
+            if d2 >= 0 and d2 + 2 <= csize and (pc & 1) == 0:
+                h2 = (d2 + coff) >> 1
+                op2 = dec[h2, 0]
+                if op2 > 0:
+                    ic2 = iclass[op2]
+                    if ic2 != IC_LOAD and ic2 != IC_STORE and ic2 != IC_ELW:
+                        nxt = 0
+                    elif not icache_on:
+                        am = amode[op2]
+                        a2 = np.int64(x[c, dec[h2, 2]])
+                        if am == AM_RS1_IMM:
+                            a2 += np.int64(dec[h2, 5])
+                        elif am == AM_RS1_RS2:
+                            a2 += np.int64(x[c, dec[h2, 3]])
+                        elif am == AM_RS1_RS3:
+                            a2 += np.int64(x[c, dec[h2, 4]])
+                        elif am == AM_CALL:
+                            a2, size2 = addr_of(op2, a2, np.int64(x[c, dec[h2, 3]]),
+                                                np.int64(x[c, dec[h2, 4]]), np.int64(dec[h2, 5]))
+                        a2 = a2 & 0xFFFFFFFF
+                        if tb <= a2 < tb + tsz:
+                            lw2 = load_stall(hz_load, ic2, reads[op2], writes[op2],
+                                             dec[h2, 1], dec[h2, 2], dec[h2, 3], dec[h2, 4])
+                            e = now + (1 if lw2 != 0 else 0)
+                            pend[c] = e
+                            pbank[c] = (((a2 - tb) >> bshift) & bmask1 if bshift >= 0
+                                        else ((a2 - tb) // interleave) % nbanks)
+                            pwrite[c] = 1 if ic2 == IC_STORE else 0
+                        else:
+                            nxt = 0
+            peek[c] = nxt
+            if e - t < CAL:
+                cal[e & CAL_MASK] |= one << c
+                occ |= one << (e & CAL_MASK)
+            else:
+                far |= one << c
+                if far_min < 0 or e < far_min:
+                    far_min = e
         if dma[D_ACTIVE] == 2:
             dma[D_ACTIVE] = 0
             eng.now[0] = t + 1
+            _flush_losses(pend, grant, pbank, xtra, bank_conflicts, core_conflicts, run_mask,
+                          arb_t[0])
             return ENG_DMA_DONE
-        # ---- next cycle at which anything happens (computed in pass 3) -----------------------
+        # ---- next cycle at which anything happens -------------------------------------------
+        if nact > 0:
+            t_next = t + 1      # waiting requests compete again
+        elif run_mask != 0:
+            tc = far_min
+            if occ != 0:
+                s = (t + 1) & CAL_MASK
+                hi = occ & ~((one << s) - 1)
+                k = trailing_zeros(hi if hi != 0 else occ)
+                tk = t + 1 + ((k - s) & CAL_MASK)
+                if tc < 0 or tk < tc:
+                    tc = tk
+            if tc >= 0 and (t_next < 0 or tc < t_next):
+                t_next = tc
         if t_next < 0:
             eng.now[0] = t
+            _flush_losses(pend, grant, pbank, xtra, bank_conflicts, core_conflicts, run_mask,
+                          arb_t[0])
             return ENG_IDLE
         t = t_next if t_next > t else t + 1
     eng.now[0] = t_end if t > t_end else t
+    _flush_losses(pend, grant, pbank, xtra, bank_conflicts, core_conflicts, run_mask, arb_t[0])
     return ENG_RUN
