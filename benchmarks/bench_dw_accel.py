@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from soc import qnn  # noqa: E402
 from soc.cluster import Cluster  # noqa: E402
 from soc.cluster_config import ClusterConfig  # noqa: E402
-from soc.runtime import cluster_program  # noqa: E402
+from soc.runtime import accel_wait_main, cluster_program  # noqa: E402
 
 # (H, W, C, stride); pad 1.  Input + output must fit the 512 KiB TCDM with the runtime's data.
 LAYERS = [(16, 16, 192, 1), (32, 32, 96, 2), (8, 8, 384, 1), (56, 56, 32, 1),
@@ -46,20 +46,7 @@ LAYERS = [(16, 16, 192, 1), (32, 32, 96, 2), (8, 8, 384, 1), (56, 56, 32, 1),
 SHIFT = 7
 PUBLISHED_AVG = 29.7
 
-MAIN = """
-    .text
-    .globl main
-main:
-    addi  sp, sp, -16
-    sw    ra, 12(sp)
-    bnez  a0, 1f
-    call  dw_wait
-1:  call  rt_barrier
-    lw    ra, 12(sp)
-    addi  sp, sp, 16
-    li    a0, 0
-    ret
-    .data
+DATA = """
     .balign 128
 buf:  .space {size}
 """
@@ -82,7 +69,8 @@ def run_layer(h: int, w: int, c: int, stride: int, pad: int = 1, seed: int = 0) 
     o_b = o_w + _align(wt.size)
     size = o_b + _align(4 * c)
     cfg = ClusterConfig()
-    image = cluster_program(MAIN.format(size=size), "bench_dw_accel.S", cfg)
+    image = cluster_program(accel_wait_main("dw_wait", DATA.format(size=size)),
+                            "bench_dw_accel.S", cfg)
     cl = Cluster(image, cfg)
     base = image.symbols["buf"]
     cl.write(base + o_in, x.tobytes())

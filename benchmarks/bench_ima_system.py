@@ -31,22 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from soc.cluster import Cluster  # noqa: E402
 from soc.cluster_config import ClusterConfig  # noqa: E402
 from soc.ima_config import ImaConfig  # noqa: E402
-from soc.runtime import cluster_program  # noqa: E402
+from soc.runtime import accel_wait_main, cluster_program  # noqa: E402
 
-MAIN = """
-    .text
-    .globl main
-main:
-    addi  sp, sp, -16
-    sw    ra, 12(sp)
-    bnez  a0, 1f
-    call  ima_wait
-1:  call  rt_barrier
-    lw    ra, 12(sp)
-    addi  sp, sp, 16
-    li    a0, 0
-    ret
-    .data
+DATA = """
     .balign 16
 xin:  .space {nbytes}
 yout: .space {nbytes}
@@ -56,7 +43,8 @@ yout: .space {nbytes}
 def run(jobs: int, execution: str, ports: int, clock_hz: int) -> dict:
     """One chain; returns its span and throughput, and the host time of ``Cluster.run``."""
     cfg = ClusterConfig(clock_hz=clock_hz, accel_ports=ports)
-    image = cluster_program(MAIN.format(nbytes=256 * jobs), "bench_ima.S", cfg)
+    image = cluster_program(accel_wait_main("ima_wait", DATA.format(nbytes=256 * jobs)),
+                            "bench_ima.S", cfg)
     cl = Cluster(image, cfg, ImaConfig(execution=execution))
     rng = np.random.default_rng(0)
     cl.ima.load_weights(rng.integers(-7, 8, (256, 256)), account_time=False)

@@ -52,3 +52,62 @@ def cluster_program(source: str, filename: str = "<program>",
     image = assemble(text, filename=filename, layout=layout)
     image.source = filename
     return image
+
+
+def accel_wait_main(waits: tuple[str, ...] | str = "ima_wait", data: str = "") -> str:
+    """A cluster ``main`` for driving an accelerator from Python: core 0 calls each of
+    ``waits`` (e.g. ``ima_wait``, ``dw_wait``: sleep until the accelerator's end-of-job event),
+    then every core meets at a barrier and core 0 ends the run.  ``data`` follows in ``.data``."""
+    calls = "\n".join(f"    call  {w}" for w in ((waits,) if isinstance(waits, str) else waits))
+    return f"""
+    .text
+    .globl main
+main:
+    addi  sp, sp, -16
+    sw    ra, 12(sp)
+    bnez  a0, 1f
+{calls}
+1:  call  rt_barrier
+    lw    ra, 12(sp)
+    addi  sp, sp, 16
+    li    a0, 0
+    ret
+    .data
+{data}
+"""
+
+
+def accel_hammer_main(wait: str = "ima_wait", target: str = "xin", data: str = "") -> str:
+    """Like :func:`accel_wait_main` with one wait, while cores 1..N-1 load the first four words
+    of ``target`` in a loop (contending with the accelerator's streams) until core 0 sets
+    ``stop`` (a word this program adds to ``data``)."""
+    return f"""
+    .text
+    .globl main
+main:
+    addi  sp, sp, -16
+    sw    ra, 12(sp)
+    bnez  a0, 2f
+    call  {wait}
+    la    t0, stop
+    li    t1, 1
+    sw    t1, 0(t0)
+    j     3f
+2:  la    t2, {target}
+    la    t3, stop
+1:  lw    t1, 0(t2)
+    lw    t1, 4(t2)
+    lw    t1, 8(t2)
+    lw    t1, 12(t2)
+    lw    t4, 0(t3)
+    beqz  t4, 1b
+3:  call  rt_barrier
+    lw    ra, 12(sp)
+    addi  sp, sp, 16
+    li    a0, 0
+    ret
+    .data
+{data}
+    .balign 4
+stop: .word 0
+"""

@@ -13,61 +13,21 @@ from soc.cluster_config import ClusterConfig, ConfigError
 from soc.dw_config import DwConfig
 from soc.dw_device import job_words
 from soc.ima_config import ImaConfig
-from soc.runtime import cluster_program
+from soc.runtime import accel_hammer_main, accel_wait_main, cluster_program
 
 DATA = """
-    .data
     .balign 128
 xin:  .space 40960
 wts:  .space 4096
 bias: .space 1024
 yout: .space 40960
-stop: .word 0
 """
 
 # Core 0 sleeps until the DW end-of-job event; the other cores meet it at the barrier.
-WAIT_MAIN = """
-    .text
-    .globl main
-main:
-    addi  sp, sp, -16
-    sw    ra, 12(sp)
-    bnez  a0, 1f
-    call  dw_wait
-1:  call  rt_barrier
-    lw    ra, 12(sp)
-    addi  sp, sp, 16
-    li    a0, 0
-    ret
-""" + DATA
+WAIT_MAIN = accel_wait_main("dw_wait", DATA)
 
 # Cores 1..N-1 hammer the banks of the first words of `xin` while the accelerator streams.
-HAMMER_MAIN = """
-    .text
-    .globl main
-main:
-    addi  sp, sp, -16
-    sw    ra, 12(sp)
-    bnez  a0, 2f
-    call  dw_wait
-    la    t0, stop
-    li    t1, 1
-    sw    t1, 0(t0)
-    j     3f
-2:  la    t2, xin
-    la    t3, stop
-1:  lw    t1, 0(t2)
-    lw    t1, 4(t2)
-    lw    t1, 8(t2)
-    lw    t1, 12(t2)
-    lw    t4, 0(t3)
-    beqz  t4, 1b
-3:  call  rt_barrier
-    lw    ra, 12(sp)
-    addi  sp, sp, 16
-    li    a0, 0
-    ret
-""" + DATA
+HAMMER_MAIN = accel_hammer_main("dw_wait", "xin", DATA)
 
 
 def _layer(h, w, c, seed=0):
@@ -285,7 +245,7 @@ main:
 @pytest.mark.parametrize("first", ["ima", "dw"])
 def test_ima_and_dw_share_the_port_through_a_static_mux(first):
     cfg = ClusterConfig(n_cores=1)
-    main = WAIT_MAIN.replace("call  dw_wait", "call  dw_wait\n    call  ima_wait")
+    main = accel_wait_main(("dw_wait", "ima_wait"), DATA)
     img = cluster_program(main, "mux.S", cfg)
     cl = Cluster(img, cfg, ImaConfig(execution="sequential"))
     s = img.symbols

@@ -10,27 +10,15 @@ from soc import ima_analog as ia
 from soc.cluster import Cluster
 from soc.cluster_config import ClusterConfig
 from soc.ima_config import ImaConfig
-from soc.runtime import cluster_program
+from soc.runtime import accel_hammer_main, accel_wait_main, cluster_program
 
 # Core 0 sleeps until the IMA's end-of-chain event; the other cores meet it at the barrier.
-WAIT_MAIN = """
-    .text
-    .globl main
-main:
-    addi  sp, sp, -16
-    sw    ra, 12(sp)
-    bnez  a0, 1f
-    call  ima_wait
-1:  call  rt_barrier
-    lw    ra, 12(sp)
-    addi  sp, sp, 16
-    li    a0, 0
-    ret
-    .data
+IMA_DATA = """
     .balign 16
 xin:  .space 65536
 yout: .space 65536
 """
+WAIT_MAIN = accel_wait_main("ima_wait", IMA_DATA)
 
 
 def _python_job(njobs: int, execution: str, clock_hz: int = 500_000_000, ncores: int = 1,
@@ -113,37 +101,7 @@ def test_chain_timing_does_not_depend_on_chunking():
 
 
 # Cores 1..N-1 hammer bank 0..3 with loads while the IMA streams; core 0 waits for the IMA.
-HAMMER_MAIN = """
-    .text
-    .globl main
-main:
-    addi  sp, sp, -16
-    sw    ra, 12(sp)
-    bnez  a0, 2f
-    call  ima_wait
-    la    t0, stop
-    li    t1, 1
-    sw    t1, 0(t0)
-    j     3f
-2:  la    t2, xin
-    la    t3, stop
-1:  lw    t1, 0(t2)
-    lw    t1, 4(t2)
-    lw    t1, 8(t2)
-    lw    t1, 12(t2)
-    lw    t4, 0(t3)
-    beqz  t4, 1b
-3:  call  rt_barrier
-    lw    ra, 12(sp)
-    addi  sp, sp, 16
-    li    a0, 0
-    ret
-    .data
-    .balign 16
-xin:  .space 65536
-yout: .space 65536
-stop: .word 0
-"""
+HAMMER_MAIN = accel_hammer_main("ima_wait", "xin", IMA_DATA)
 
 
 def test_cores_contending_with_the_streamer_slow_it_down():
@@ -251,8 +209,7 @@ out:  .space {ho * wo * cout}
 
 def test_two_arrays_each_with_its_own_window_run_one_at_a_time():
     cfg = ClusterConfig(n_cores=1)
-    image = cluster_program(WAIT_MAIN.replace("call  ima_wait", "call  ima_wait\n    call  ima_wait"),
-                            "two.S", cfg)
+    image = cluster_program(accel_wait_main(("ima_wait", "ima_wait"), IMA_DATA), "two.S", cfg)
     cl = Cluster(image, cfg, ImaConfig(n_arrays=2, execution="sequential"))
     rng = np.random.default_rng(2)
     xin, yout = image.symbols["xin"], image.symbols["yout"]
