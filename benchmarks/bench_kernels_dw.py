@@ -2,12 +2,12 @@
 """Cycle counts of the cores' depthwise, residual-add and marshaling kernels
 (``kernels/dnn/*.S``) on the simulated 8-core cluster, everything in L1 (TCDM).
 
-Method: one program per kernel = runtime + kernel + a small ``main`` (``soc.kernels_dw``) that,
-on every core, reads ``mcycle``, calls the kernel (which ends with ``rt_barrier``), reads
-``mcycle`` again and stores the difference.  The reported cycles are the largest of the 8
+Method: one program per kernel = runtime + kernel + the harness ``main`` of
+``soc.kernels_lib.harness_source`` that, on every core, reads the cluster timer, calls the
+kernel (which ends with ``rt_barrier``), reads the timer again and stores both.  The reported cycles are the largest of the 8
 per-core differences: from kernel entry to the release of the closing barrier, i.e. the
-kernel's wall-clock time on the cluster (it includes the call/return, one ``csrr`` of 4 cycles
-and the barrier wake-up; the code runs from L2 through the instruction caches, cold at the
+kernel's wall-clock time on the cluster (it includes the call/return, one timer read and the
+barrier wake-up; the code runs from L2 through the instruction caches, cold at the
 start).  Inputs are random int8 tensors written into the TCDM before the run; every output is
 checked bit for bit against ``soc.qnn``.  MAC/cycle = Ho*Wo*C*9 / cycles; elements/cycle =
 tensor elements / cycles.  "conflicts" = TCDM bank-conflict stall cycles summed over the cores.

@@ -9,7 +9,7 @@ files (the runtime is prepended by ``soc.runtime.cluster_program``).
 """
 from __future__ import annotations
 
-from .kernels_lib import TCDM_BASE, TCDM_END, _words, kernel_source
+from .kernels_lib import TCDM_BASE, TCDM_END, _words, harness_source, kernel_source
 
 DW_KERNELS = ("depthwise_chw", "depthwise_hwc", "residual_add", "marshal", "avgpool")
 
@@ -150,66 +150,36 @@ def avgpool_args(in_addr: int, out_addr: int, h: int, w: int, c: int, k: int, *,
                   ho, wo, w * c, ho * wo)
 
 
-# ---- a tiny test/benchmark harness: a main that calls one kernel on every core ----------------
-_MAIN = """
-    .text
-    .globl main
-main:
-    addi  sp, sp, -16
-    sw    ra, 12(sp)
-    sw    s0, 8(sp)
-    sw    s1, 4(sp)
-    mv    s0, a0
-    la    a0, dw_args
-    csrr  s1, mcycle              # kernel entry ...
-    call  {entry}
-    csrr  t0, mcycle              # ... to barrier release (the kernel returns after rt_barrier)
-    sub   t0, t0, s1
-    la    t1, dw_cycles
-    slli  t2, s0, 2
-    add   t1, t1, t2
-    sw    t0, 0(t1)
-    lw    ra, 12(sp)
-    lw    s0, 8(sp)
-    lw    s1, 4(sp)
-    addi  sp, sp, 16
-    li    a0, 0
-    ret
-    .data
-    .balign 4
-dw_cycles:
-    .space 32
-dw_args:
-    .space 128
-"""
-
-
+# ---- test/benchmark programs: soc.kernels_lib's harness main + labelled buffers -------------
 def dw_program(entry: str, names: tuple[str, ...] | list[str], buffers: dict[str, int],
                config=None):
-    """Assemble runtime + ``kernels/dnn/<names>.S`` + a ``main`` that calls ``entry(dw_args)`` on
-    every core and stores each core's mcycle delta (entry to return, i.e. to barrier release) in
-    ``dw_cycles[core]``.  ``buffers`` maps label -> size in bytes (``.balign 4`` + ``.space``,
-    with 16 spare bytes after each for the kernels' harmless over-reads)."""
+    """Assemble runtime + ``kernels/dnn/<names>.S`` + the harness ``main`` of
+    ``soc.kernels_lib.harness_source`` (every core calls ``entry(hx_args)`` between two reads
+    of the cluster timer).  ``buffers`` maps label -> size in bytes (``.balign 4`` +
+    ``.space``, with 16 spare bytes before and after each for the kernels' harmless
+    over-reads)."""
     from .runtime import cluster_program
     data = "".join(f"    .balign 4\n    .space 16\n{name}:\n    .space {max(int(size), 1) + 16}\n"
                    for name, size in buffers.items())
-    src = dw_kernel_source(*names) + _MAIN.format(entry=entry) + data
+    src = harness_source(entry, 16) + data + kernel_source(*names)
     return cluster_program(src, f"{entry}.S", config)
 
 
 def run_dw(image, config, args: bytes, inputs: dict[str, bytes], max_cycles: int = 20_000_000):
-    """Write ``args`` to ``dw_args`` and each input to its label, run the cluster; returns
-    ``(cluster, result, per-core cycles)``.  Raises RuntimeError if the run does not end well."""
+    """Write ``args`` to ``hx_args`` and each input to its label, run the cluster; returns
+    ``(cluster, result, per-core cycles from before the call to after the closing barrier)``.
+    Raises RuntimeError if the run does not end well."""
     import numpy as np
 
     from .cluster import Cluster
     cl = Cluster(image, config)
-    cl.write(image.symbols["dw_args"], args)
+    cl.write(image.symbols["hx_args"], args)
     for name, data in inputs.items():
         cl.write(image.symbols[name], bytes(data))
     result = cl.run(max_cycles=max_cycles)
     if not result.ok:
         raise RuntimeError(result.message)
     n = config.n_cores if config is not None else 8
-    cycles = np.frombuffer(cl.read(image.symbols["dw_cycles"], 4 * n), np.uint32).tolist()
-    return cl, result, cycles
+    t0 = np.frombuffer(cl.read(image.symbols["hx_start"], 4 * n), np.uint32).astype(np.int64)
+    t1 = np.frombuffer(cl.read(image.symbols["hx_end"], 4 * n), np.uint32).astype(np.int64)
+    return cl, result, (t1 - t0).tolist()

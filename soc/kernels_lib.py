@@ -189,7 +189,7 @@ main:
     .data
     .balign 16
 hx_args:
-    .space 64
+    .space 128
 hx_start:
     .space {tbytes}
 hx_end:
