@@ -57,6 +57,7 @@ from .hwpe import ACQUIRE_BUSY, Hwpe, JobRegs
 from .ima_analog import ImaState
 from .ima_config import ImaConfig
 from .memory import translate
+from .stream_engine import K_DELAY, K_READ, K_SIGNAL, K_STAMP, K_WAIT, K_WRITE
 from .stream_program import StreamProgram, StreamResult
 
 if TYPE_CHECKING:
@@ -353,34 +354,44 @@ class Ima(Hwpe):
 
     def _program(self, job: ImaJob, src: np.ndarray, dst: np.ndarray,
                  y: np.ndarray) -> StreamProgram:
-        p = StreamProgram(3)
+        """The chain's stream program, built for all jobs at once (numpy rows).  Per job j:
+
+        * source: wait until the input buffer is free (pipelined: job j-1 started computing;
+          sequential: job j-1 left), read the patch's runs, signal "input j ready";
+        * compute: wait for input j, stamp, signal "started", the MVM's latency, stamp, wait
+          until job j-1 left the output buffer, signal "computed";
+        * sink: wait for "computed j", write the job's outputs, signal "out".
+        """
+        n, lat = job.NUM_JOBS, self.latency_cycles
         runs = self._runs(job)
-        pipelined = self.config.execution == "pipelined"
-        lat = self.latency_cycles
-        job.stamp_start = []
-        job.stamp_end = []
-        for j in range(job.NUM_JOBS):
-            # source: the input buffer is free once job j-1 started computing (pipelined) or
-            # once job j-1 left (sequential)
-            if pipelined:
-                p.wait(SRC, SIG_STARTED, j)
-            else:
-                p.wait(SRC, SIG_OUT, j)
-            for r in runs:
-                p.read(SRC, int(src[j] + r), job.IN_LEN0)
-            p.signal(SRC, SIG_IN)
-            # compute: the DACs latch the inputs, the MVM runs, the ADCs need the output buffer
-            p.wait(CMP, SIG_IN, j + 1)
-            job.stamp_start.append(p.stamp(CMP))
-            p.signal(CMP, SIG_STARTED)
-            p.delay(CMP, lat)
-            job.stamp_end.append(p.stamp(CMP))
-            p.wait(CMP, SIG_OUT, j)
-            p.signal(CMP, SIG_COMPUTED)
-            # sink
-            p.wait(SNK, SIG_COMPUTED, j + 1)
-            p.write(SNK, int(dst[j]), y[j].tobytes())
-            p.signal(SNK, SIG_OUT)
+        nr = len(runs)
+        j = np.arange(n, dtype=np.int64)
+        free = SIG_STARTED if self.config.execution == "pipelined" else SIG_OUT
+        s = np.zeros((n, nr + 2, 4), np.int64)
+        s[:, 0, 0], s[:, 0, 1], s[:, 0, 2] = K_WAIT, free, j
+        s[:, 1:nr + 1, 0] = K_READ
+        s[:, 1:nr + 1, 1] = src[:, None] + runs[None, :]
+        s[:, 1:nr + 1, 2] = job.IN_LEN0
+        s[:, nr + 1, :3] = (K_SIGNAL, SIG_IN, 1)
+        c = np.zeros((n, 7, 4), np.int64)
+        c[:, 0, 0], c[:, 0, 1], c[:, 0, 2] = K_WAIT, SIG_IN, j + 1
+        c[:, 1, 0], c[:, 1, 1] = K_STAMP, 2 * j
+        c[:, 2, :3] = (K_SIGNAL, SIG_STARTED, 1)
+        c[:, 3, :2] = (K_DELAY, lat)
+        c[:, 4, 0], c[:, 4, 1] = K_STAMP, 2 * j + 1
+        c[:, 5, 0], c[:, 5, 1], c[:, 5, 2] = K_WAIT, SIG_OUT, j
+        c[:, 6, :3] = (K_SIGNAL, SIG_COMPUTED, 1)
+        k = np.zeros((n, 3, 4), np.int64)
+        k[:, 0, 0], k[:, 0, 1], k[:, 0, 2] = K_WAIT, SIG_COMPUTED, j + 1
+        k[:, 1, 0], k[:, 1, 1], k[:, 1, 2], k[:, 1, 3] = K_WRITE, dst, job.COLS, j * job.COLS
+        k[:, 2, :3] = (K_SIGNAL, SIG_OUT, 1)
+        p = StreamProgram(3)
+        p.extend(SRC, s.reshape(-1, 4))
+        p.extend(CMP, c.reshape(-1, 4))
+        p.extend(SNK, k.reshape(-1, 4), np.ascontiguousarray(y).tobytes())
+        p.n_stamps = 2 * n
+        job.stamp_start = 2 * j
+        job.stamp_end = 2 * j + 1
         return p
 
     def _count_jobs(self, job: ImaJob) -> None:
