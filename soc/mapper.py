@@ -6,14 +6,19 @@
   pointwise, ``im2col`` + ``pw_conv`` for conv2d / strided pointwise, ``dw_conv_hwc`` for
   depthwise, ``hwc_to_chw`` + ``dw_conv_chw`` + ``chw_to_hwc`` for depthwise with
   ``layout: chw`` (the HYBRID mapping's marshaling), ``residual_add``, ``fc``, ``avgpool``);
-* ima, pointwise (1x1, stride 1): one job chain, one job per output pixel, ROWS = Cin,
-  COLS = Cout, the chain walks the H x W grid;
+* ima, conv2d / pointwise (K x K, any stride): one job chain, one job per output pixel, ROWS =
+  K K Cin (the virtual im2col: K runs of K Cin bytes, one per kernel row), COLS = Cout, the
+  chain walks the Ho x Wo grid; fc: one job (ROWS = the flattened input); layers with more
+  than the crossbar's columns are split into column tiles (one chain each, output channels
+  interleaved back in HWC); more rows than the crossbar would need digital partial sums and
+  are refused;
 * ima, 3x3 depthwise with ``cjob`` (8 or 16) output channels per job ([G22]): one chain per
   group of ``cjob`` channels; a job's patch is the 3 x 3 x cjob window (the virtual im2col: runs
   of cjob bytes, 3 per kernel row), its weights a block-diagonal (9 cjob) x cjob block, zero
-  outside the channel's own taps.  The IMA has no padding: the layer that produces the input
-  writes it into the interior of a zero-bordered buffer (its output strides say so), which only
-  an IMA producer can do here;
+  outside the channel's own taps;
+* the IMA has no padding: a padded convolution's input lives in a zero-bordered buffer, written
+  into its interior by the producing IMA layer (its output strides say so) or by the simulator
+  for the network input;
 * dw: one job of the depthwise accelerator (``soc.dw_device``; core 0 runs ``dw_run`` and
   ``dw_wait``, the other cores wait at a barrier).
 
@@ -101,6 +106,8 @@ class ImaWeights:
     array: int = 0
     group: int = -1               # depthwise on the IMA: the channel group
     cjob: int = 0
+    c0: int = 0                   # column tile [c0, c1) of the layer's matrix (c1 = 0: all)
+    c1: int = 0
 
 
 @dataclass
@@ -131,8 +138,9 @@ class Plan:
 
     def out_view(self, layer: str) -> tuple[int, int]:
         """(offset of the first output pixel, row stride in bytes) of ``layer``'s output."""
-        lay = self.workload.layer(layer)
-        return self.out_views.get(layer, (0, lay.out_shape[1] * lay.out_shape[2]))
+        shape = self.workload.input_shape if layer == INPUT else \
+            self.workload.layer(layer).out_shape
+        return self.out_views.get(layer, (0, shape[1] * shape[2]))
 
     def layer_steps(self, layer: str) -> list[int]:
         return [i for i, s in enumerate(self.steps) if s.layer == layer]
@@ -241,25 +249,45 @@ def _plan_ima(plan: Plan, layer: Layer, assign, arch) -> None:
     src = plan.outputs[layer.inputs[0]]
     out = f"{n}.out"
     ooff, ors = plan.out_view(n)
-    if layer.op == "depthwise" and layer.kernel == 3:
+    if layer.op == "depthwise":
+        if layer.kernel != 3:
+            raise MapError(f"layer {n!r}: depthwise {layer.kernel}x{layer.kernel} on the IMA: "
+                           "3x3 only")
         _plan_ima_depthwise(plan, layer, assign.cjob, cfg, src, out, ooff, ors, low, high)
         return
-    if layer.op != "pointwise" or layer.kernel != 1 or layer.stride != 1:
-        raise MapError(f"layer {n!r}: {layer.op} (kernel {layer.kernel}, stride "
-                       f"{layer.stride}) on the IMA is not supported yet; only 1x1 stride-1 "
-                       "pointwise and 3x3 depthwise layers")
-    if c > cfg.rows or co > cfg.cols:
-        raise MapError(f"layer {n!r}: {c} x {co} weights do not fit the {cfg.rows} x "
-                       f"{cfg.cols} crossbar (tiling is not supported yet)")
-    if layer.inputs[0] in plan.out_views:
-        raise MapError(f"layer {n!r}: a pointwise layer on the IMA cannot read a padded tensor")
-    array, row0, col0 = _ima_place(plan, n, c, co, cfg)
-    plan.ima_weights.append(ImaWeights(n, None, row0, col0, array))
+    if layer.op not in ("conv2d", "pointwise", "fc"):   # pragma: no cover - checked by mappings
+        raise MapError(f"layer {n!r}: {layer.op} cannot run on the IMA")
+    if layer.op == "fc":
+        k, p, st = 1, 0, 1
+        rows = h * w * c
+    else:
+        k, p, st = layer.kernel, layer.pad, layer.stride
+        rows = k * k * c
+    if rows > cfg.rows:
+        raise MapError(f"layer {n!r}: {rows} weight rows exceed the {cfg.rows}-row crossbar "
+                       "(row tiling needs digital partial sums: not supported)")
+    if p and layer.inputs[0] not in plan.out_views:
+        raise MapError(f"layer {n!r}: a padded convolution on the IMA needs its input in a "
+                       "zero-bordered buffer")
+    if not p and layer.inputs[0] in plan.out_views:
+        raise MapError(f"layer {n!r}: an unpadded layer on the IMA cannot read a padded tensor")
+    ioff, irs = plan.out_view(layer.inputs[0]) if p else (0, w * c)
+    origin = ioff - p * irs - p * c          # input pixel (-p, -p) of output pixel (0, 0)
+    if layer.op == "fc":
+        pattern = (rows, 0, 1, 0, 1, 1, 1, 0, 0)
+    else:
+        pattern = (k * c, irs, k, 0, 1, ho * wo, wo, st * c, st * irs)
+    for c0 in range(0, co, cfg.cols):
+        c1 = min(co, c0 + cfg.cols)
+        key = n if (c0, c1) == (0, co) else f"{n}[{c0}:{c1}]"
+        array, row0, col0 = _ima_place(plan, key, rows, c1 - c0, cfg)
+        plan.ima_weights.append(ImaWeights(n, None, row0, col0, array, c0=c0, c1=c1))
 
-    def job(a):
-        return klib._words(a(src), a(out) + ooff, c, co, row0, col0, low, high, c, 0, 1, 0, 1,
-                           h * w, w, c, w * c, co, ors)
-    plan.steps.append(Step(n, "ima", "ima_run", job, "job", array))
+        def job(a, c0=c0, c1=c1, row0=row0, col0=col0):
+            in0, s1, l1, s2, l2, nj, jpr, sjs, srs = pattern
+            return klib._words(a(src) + origin, a(out) + ooff + c0, rows, c1 - c0, row0, col0,
+                               low, high, in0, s1, l1, s2, l2, nj, jpr, sjs, srs, co, ors)
+        plan.steps.append(Step(n, "ima", "ima_run", job, "job", array))
 
 
 def _plan_ima_depthwise(plan: Plan, layer: Layer, cjob: int, cfg, src: str, out: str,
@@ -288,12 +316,14 @@ def _plan_ima_depthwise(plan: Plan, layer: Layer, cjob: int, cfg, src: str, out:
         plan.steps.append(Step(n, "ima", "ima_run", job, "job", array))
 
 
-def ima_weight_block(layer: Layer, weight: np.ndarray, group: int, cjob: int) -> np.ndarray:
-    """The crossbar block of an IMA layer: ``Cin x Cout`` for pointwise; for depthwise group
+def ima_weight_block(layer: Layer, weight: np.ndarray, group: int, cjob: int, c0: int = 0,
+                     c1: int = 0) -> np.ndarray:
+    """The crossbar block of an IMA layer: ``(K K Cin) x Cout`` for conv2d / pointwise (rows in
+    (ky, kx, c) order; columns ``c0:c1`` of a column tile), ``K x N`` for fc; for depthwise group
     ``group`` a (9 cj) x cj block-diagonal matrix, row (ky, kx, c') column c' = w[c, ky, kx]."""
     wt = np.asarray(weight, np.int64)
     if group < 0:
-        return wt.reshape(wt.shape[0], -1).T
+        return wt.reshape(wt.shape[0], -1).T[:, c0:c1 or None]
     c = wt.shape[0]
     g0 = group * cjob
     cj = min(cjob, c - g0)
@@ -356,18 +386,22 @@ def _plan_dw(plan: Plan, layer: Layer) -> None:
 
 
 def _padded_consumers(workload: Workload, mapping: dict) -> dict[str, int]:
-    """Layers whose output must carry a zero border (input of an IMA depthwise), and its
-    width."""
+    """Tensors that must carry a zero border (the input of a padded convolution or depthwise
+    layer on the IMA) and its width.  The producer must be an IMA layer (it writes with
+    strides) or the network input (written by the simulator), and feed nothing else."""
     need: dict[str, int] = {}
     for layer in workload.layers:
         a = mapping[layer.name]
-        if a.engine == "ima" and layer.op == "depthwise" and layer.pad > 0:
+        if a.engine == "ima" and layer.op in ("depthwise", "conv2d", "pointwise") \
+                and layer.pad > 0:
             src = layer.inputs[0]
             users = [m.name for m in workload.layers if src in m.inputs]
-            if src == INPUT or len(users) != 1 or mapping[src].engine != "ima":
-                raise MapError(f"layer {layer.name!r}: depthwise on the IMA with padding needs "
-                               f"its input produced by an IMA layer that feeds nothing else "
-                               f"({src!r} does not)")
+            if len(users) != 1 or (src != INPUT and mapping[src].engine != "ima"):
+                raise MapError(f"layer {layer.name!r}: a padded {layer.op} on the IMA needs "
+                               "its input produced by an IMA layer (or the network input) that "
+                               f"feeds nothing else ({src!r} does not)")
+            if need.get(src, layer.pad) != layer.pad:   # pragma: no cover - one user only
+                raise MapError(f"tensor {src!r}: two different paddings")
             need[src] = layer.pad
     return need
 
@@ -382,6 +416,16 @@ def make_plan(workload: Workload, mapping: dict, arch) -> Plan:
     plan.outputs[INPUT] = INPUT
     tcdm = arch.cluster.tcdm_size_bytes
     padded = _padded_consumers(workload, mapping)
+    if INPUT in padded:
+        # the network input goes into the interior of a zero-bordered buffer
+        p = padded[INPUT]
+        h, w, c = workload.input_shape
+        buf = plan.buffers[INPUT]
+        plan.arena_bytes = buf.offset
+        plan.alloc(INPUT, (h + 2 * p) * (w + 2 * p) * c)
+        plan.zero_buffers.append(INPUT)
+        rs = (w + 2 * p) * c
+        plan.out_views[INPUT] = (p * rs + p * c, rs)
     for layer in workload.layers:
         assign = mapping[layer.name]
         if layer.weight_shape is not None and assign.engine != "ima":

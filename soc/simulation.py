@@ -21,7 +21,7 @@
    ideal IMA; with noise on, the error statistics are reported instead;
 6. ``build_report``; write it (and the Perfetto trace / plots on request) into ``out_dir``.
 
-Not yet: conv2d / fc on the IMA, weight tiling across crossbars.
+Not yet: layers with more weight rows than a crossbar (they need digital partial sums).
 """
 from __future__ import annotations
 
@@ -49,9 +49,9 @@ class SimulationError(RuntimeError):
 
 
 def ima_layer_golden(layer: Layer, x: np.ndarray, weight: np.ndarray, ima_cfg) -> np.ndarray:
-    """The IMA's ideal output of a 1x1 pointwise layer: for every pixel,
-    ``ideal_reference(W, x_pixel, *ima_adc_range(layer))`` with ``W = weight[:, 0, 0, :].T``
-    (Cin rows x Cout columns), vectorised.  With the ADC range of ``ima_adc_range`` this is
+    """The IMA's ideal output of a layer: for every output pixel,
+    ``ideal_reference(W, patch, *ima_adc_range(layer))`` (W: one filter per column, the patch
+    of the virtual im2col, zero padding), vectorised.  With the ADC range of ``ima_adc_range`` this is
     ``clip(round_half_away(acc / 2^shift), -127 or 0, 127)`` for inputs in [-127, 127]."""
     h, w, c = x.shape
     low, high = ima_adc_range(layer)
@@ -60,9 +60,10 @@ def ima_layer_golden(layer: Layer, x: np.ndarray, weight: np.ndarray, ima_cfg) -
         # block-diagonal crossbar blocks: the same sums as a depthwise convolution of the DAC
         # levels (the zero border stays zero through the DAC)
         acc = qnn.depthwise_acc(xd, weight, layer.stride, layer.pad)
+    elif layer.op == "fc":
+        acc = (xd.reshape(1, -1) @ np.asarray(weight, np.int64).T).reshape(1, 1, -1)
     else:
-        W = np.asarray(weight, np.int64).reshape(weight.shape[0], -1).T
-        acc = (xd.reshape(-1, c) @ W).reshape(h, w, -1)
+        acc = qnn.conv2d_acc(xd, weight, layer.stride, layer.pad)
     return adc_codes(acc, low, high, ima_cfg.adc_bits, ima_cfg.dac_bits, ima_cfg.dac_input_max)
 
 
@@ -175,13 +176,20 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
 
     cl = Cluster(prog.image, cfg, ar.ima, ar.dw)
     addr = plan.addr_fn(prog.arena)
-    for buf, key in plan.tensors.items():
-        cl.write(addr(buf), np.ascontiguousarray(tensors[key]).tobytes())
     for buf in plan.zero_buffers:
         cl.write(addr(buf), bytes(plan.buffers[buf].size))
+    for buf, key in plan.tensors.items():
+        data = np.ascontiguousarray(tensors[key])
+        if buf in plan.out_views:       # the padded network input: row by row into the interior
+            off, rs = plan.out_views[buf]
+            rows = data.reshape(data.shape[0], -1)
+            for y in range(rows.shape[0]):
+                cl.write(addr(buf) + off + y * rs, rows[y].tobytes())
+        else:
+            cl.write(addr(buf), data.tobytes())
     for iw in plan.ima_weights:
         mat = ima_weight_block(wl.layer(iw.layer), tensors[f"{iw.layer}.weight"], iw.group,
-                               iw.cjob)
+                               iw.cjob, iw.c0, iw.c1)
         cl.ima.load_weights(mat, iw.row0, iw.col0, iw.array, account_time=False)
     snaps: list[tuple[int, dict]] = []
     cl.on_mark = lambda cycle, core, value: snaps.append((cycle, action_counts(cl)))

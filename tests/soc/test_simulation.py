@@ -155,3 +155,39 @@ def test_noisy_ima_reports_error_statistics(tmp_path):
     # seeded: the same numbers again
     again = simulate(SMALL, arch=str(arch), mapping="hybrid")
     assert again.check["layers"] == rep.check["layers"]
+
+
+def test_small_cnn_conv_and_fc_on_the_ima_bit_exact():
+    # hybrid: the padded 3x3 conv reads the network input from a zero-bordered buffer
+    rep = simulate(DATA / "small_cnn.yaml", mapping="hybrid")
+    assert rep.check["passed"], rep.check
+    layers = rep.check["layers"]
+    assert layers["conv"]["golden"] == "ima_ideal" and layers["fc"]["golden"] == "ima_ideal"
+    assert rep.records.per_layer_counts["conv"]["ima"]["jobs"] == 8 * 8
+    assert rep.records.per_layer_counts["fc"]["ima"]["jobs"] == 1
+
+
+IMA_CNN_MAPPING = """kind: mapping
+schema_version: 1
+name: cnn_ima
+rules: {conv2d: ima, pointwise: ima, depthwise: cores, fc: ima, avgpool: cores}
+overrides: {head: %s}
+"""
+
+
+def test_column_tiles_and_a_padded_input_on_the_ima_bit_exact(tmp_path):
+    m = tmp_path / "m.yaml"
+    m.write_text(IMA_CNN_MAPPING % "cores")
+    rep = simulate(DATA / "small_ima_cnn.yaml", arch="pulp_g22_multi", mapping=str(m))
+    assert rep.check["passed"], rep.check
+    # 300 output channels = column tiles of 256 and 44: two chains of 36 jobs
+    assert rep.records.per_layer_counts["stem"]["ima"]["chains"] == 2
+    assert rep.records.per_layer_counts["stem"]["ima"]["jobs"] == 2 * 6 * 6
+
+
+def test_more_rows_than_the_crossbar_is_one_line(tmp_path):
+    m = tmp_path / "m.yaml"
+    m.write_text(IMA_CNN_MAPPING % "ima")
+    with pytest.raises(MapError, match="300 weight rows exceed") as e:
+        simulate(DATA / "small_ima_cnn.yaml", arch="pulp_g22_multi", mapping=str(m))
+    assert "\n" not in str(e.value)
