@@ -58,7 +58,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .simulation import simulate
 
     report = simulate(args.workload, arch=args.arch, mapping=args.mapping, seed=args.seed,
-                      out_dir=args.out, trace=args.trace, plots=args.plots, progress=True)
+                      out_dir=args.out, trace=args.trace, plots=args.plots, progress=True,
+                      stage_l2=args.stage_l2)
     print(report.summary_table())
     if args.out:
         print(f"report written to {args.out}")
@@ -235,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace", action="store_true", help="also write a Perfetto trace.json")
     r.add_argument("--plots", action="store_true", help="also write the plots")
     r.add_argument("--seed", type=_int, help="override the workload's seed")
+    r.add_argument("--stage-l2", action="store_true",
+                   help="start input and weights in L2: the program moves them to L1 (and the "
+                        "output back) with the DMA")
     r.set_defaults(func=_cmd_run)
 
     c = sub.add_parser("compare", help="run a workload under several mappings and tabulate "

@@ -8,6 +8,7 @@ Structure of the generated ``main(core_id, ncores)``::
         IMA step:    core 0 calls ima_run(array, &hs_blk_i) (19 job words in .data) then ima_wait;
                      then every core calls rt_barrier
         DW step:     core 0 calls dw_run(&hs_blk_i) (14 job words) then dw_wait; barrier
+        DMA step:    core 0 runs rt_dma_copy for each (dst, src, bytes) of hs_blk_i; barrier
         core 0 stores i + 1 to the trace-marker register
     return 0 (core 0's value ends the run)
 
@@ -43,7 +44,7 @@ def _mark(i: int) -> list[str]:
 def _main(plan: Plan) -> list[str]:
     L = ["    .text", "    .globl main", "main:",
          "    addi  sp, sp, -16", "    sw    ra, 12(sp)", "    sw    s0, 8(sp)",
-         "    sw    s1, 4(sp)",
+         "    sw    s1, 4(sp)", "    sw    s2, 0(sp)",
          "    mv    s0, a0                  # s0 = core id",
          f"    li    s1, PERIPH_BASE + {MARK_OFFSET}   # s1 = trace-marker register",
          "    call  rt_barrier"] + _mark(0)
@@ -51,6 +52,16 @@ def _main(plan: Plan) -> list[str]:
         L.append(f"    # step {i}: layer {step.layer}: {step.kind} {step.entry}")
         if step.kind == "kernel":
             L += [f"    la    a0, hs_blk_{i}", f"    call  {step.entry}"]
+        elif step.kind == "dma":
+            # hs_blk_i = [count, (dst, src, bytes) x count]; core 0 copies one after the other
+            L += [f"    bnez  s0, .Lhs_w{i}", f"    la    s2, hs_blk_{i}",
+                  "    lw    t1, 0(s2)", "    addi  s2, s2, 4", f"    beqz  t1, .Lhs_w{i}",
+                  f".Lhs_d{i}:", "    lw    a0, 0(s2)", "    lw    a1, 4(s2)",
+                  "    lw    a2, 8(s2)", "    call  rt_dma_copy", "    addi  s2, s2, 12",
+                  f"    la    t1, hs_blk_{i}", "    lw    t1, 0(t1)", "    slli  t2, t1, 1",
+                  "    add   t1, t1, t2", "    slli  t1, t1, 2", f"    la    t2, hs_blk_{i}",
+                  "    addi  t2, t2, 4", "    add   t1, t1, t2", f"    bne   s2, t1, .Lhs_d{i}",
+                  f".Lhs_w{i}:", "    call  rt_barrier"]
         else:
             call = ([f"    li    a0, {step.array}", f"    la    a1, hs_blk_{i}",
                      "    call  ima_run", "    call  ima_wait"] if step.kind == "ima" else
@@ -58,7 +69,7 @@ def _main(plan: Plan) -> list[str]:
             L += [f"    bnez  s0, .Lhs_w{i}"] + call + [f".Lhs_w{i}:", "    call  rt_barrier"]
         L += _mark(i + 1)
     L += ["    lw    ra, 12(sp)", "    lw    s0, 8(sp)", "    lw    s1, 4(sp)",
-          "    addi  sp, sp, 16", "    li    a0, 0", "    ret", ""]
+          "    lw    s2, 0(sp)", "    addi  sp, sp, 16", "    li    a0, 0", "    ret", ""]
     return L
 
 
@@ -115,6 +126,14 @@ def build_program(plan: Plan, cfg) -> Program:
     image = cluster_program(src, f"{plan.workload.name}.S", cfg)
     if image.symbols[ARENA] != arena:   # pragma: no cover - same sizes, same layout
         raise RuntimeError("control program: the arena moved between the two assemblies")
+    if plan.l2_arena:
+        code_end = max((seg.addr + seg.memsz for seg in image.segments
+                        if cfg.l2_base <= seg.addr < cfg.l2_base + cfg.l2_size_bytes),
+                       default=cfg.l2_base)
+        if code_end > plan.l2_arena:
+            raise MapError(f"staging in L2: the program ends at 0x{code_end:08x}, above the "
+                           f"staged tensors at 0x{plan.l2_arena:08x}; short by "
+                           f"{code_end - plan.l2_arena} B of L2")
     return Program(image, src, arena, blocks)
 
 

@@ -128,6 +128,7 @@ class Plan:
     out_views: dict[str, tuple[int, int]] = field(default_factory=dict)
     shelves: list[list[int]] = field(default_factory=list)   # per array: [shelf_row, h, col]
     arena_bytes: int = 0
+    l2_arena: int = 0             # staging: L2 address of the arena's image (0: no staging)
 
     def alloc(self, name: str, size: int, layer: str | None = None) -> Buffer:
         off = (self.arena_bytes + ALIGN - 1) // ALIGN * ALIGN
@@ -456,5 +457,30 @@ def make_plan(workload: Workload, mapping: dict, arch) -> Plan:
     return plan
 
 
-__all__ = ["Buffer", "ImaWeights", "KERNEL_FILES", "MapError", "Plan", "Step", "ima_adc_range",
-           "ima_weight_block", "make_plan"]
+def add_l2_staging(plan: Plan, arch) -> None:
+    """Deployment as on the real system: the input, weights and biases start in L2 and core 0
+    copies them into L1 with the cluster DMA before the first layer (one 1-D transfer per
+    buffer, each waited for); after the last layer the network's output goes back to L2.  The
+    L2 image of the arena sits at the top of L2 (``Plan.l2_arena``); the program's code at its
+    bottom (checked once assembled).  Zero-bordered buffers are cleared in L1 by the simulator
+    (not simulated work)."""
+    cfg = arch.cluster
+    plan.l2_arena = (cfg.l2_base + cfg.l2_size_bytes - plan.arena_bytes) & ~0xF
+    staged = list(plan.tensors)
+    out = plan.outputs[plan.workload.output]
+
+    def copies(addr, bufs, to_l2):
+        words = [len(bufs)]
+        for b in bufs:
+            l1 = addr(b)
+            l2 = plan.l2_arena + plan.buffers[b].offset
+            words += [l2, l1, plan.buffers[b].size] if to_l2 else [l1, l2, plan.buffers[b].size]
+        return klib._words(*words)
+    plan.steps.insert(0, Step("stage-in", "dma", "rt_dma_copy",
+                              lambda a: copies(a, staged, False), "transfer"))
+    plan.steps.append(Step("stage-out", "dma", "rt_dma_copy",
+                           lambda a: copies(a, [out], True), "transfer"))
+
+
+__all__ = ["Buffer", "ImaWeights", "KERNEL_FILES", "MapError", "Plan", "Step", "add_l2_staging",
+           "ima_adc_range", "ima_weight_block", "make_plan"]

@@ -37,7 +37,7 @@ from .cluster import Cluster
 from .control_codegen import build_program
 from .energy import load_energy_table
 from .ima_analog import adc_codes, dac_levels
-from .mapper import Plan, ima_adc_range, ima_weight_block, make_plan
+from .mapper import Plan, add_l2_staging, ima_adc_range, ima_weight_block, make_plan
 from .mapping_presets import load_mapping
 from .records import RunRecords, Slice
 from .report import Report, build_report
@@ -105,6 +105,12 @@ def _slices(plan: Plan, ts: list[int], cluster: Cluster, n_cores: int) -> tuple[
             for c in range(n_cores):
                 slices.append(Slice(f"core{c}", step.entry, s, e, step.layer, step.category))
             continue
+        if step.kind == "dma":
+            slices.append(Slice("dma", step.layer, s, e, step.layer, "transfer"))
+            slices.append(Slice("core0", "rt_dma_copy", s, e, step.layer, "program"))
+            for c in range(1, n_cores):
+                slices.append(Slice(f"core{c}", "barrier", s, e, step.layer, "barrier"))
+            continue
         rec = recs[step.kind].pop(0) if recs[step.kind] else None
         if rec is not None:
             args = ({"jobs": int(rec.num_jobs), "rows": int(rec.rows), "cols": int(rec.cols)}
@@ -159,10 +165,12 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
              mapping: dict | str = "cores", seed: int | None = None,
              out_dir: str | Path | None = None, trace: bool = False,
              plots: bool = False, max_cycles: int = 2_000_000_000,
-             progress: bool = False, keep_program: bool = False
+             progress: bool = False, keep_program: bool = False, stage_l2: bool = False
              ) -> Report | tuple[Report, str]:
     """Run ``workload`` on ``arch`` under ``mapping`` (see the module docstring).  With
-    ``keep_program`` the result is ``(report, control program source)``."""
+    ``stage_l2`` the input, weights and biases start in L2 and the program moves them (and the
+    output back) with the DMA (``soc.mapper.add_l2_staging``).  With ``keep_program`` the
+    result is ``(report, control program source)``."""
     wl = workload if isinstance(workload, Workload) else load_workload(workload)
     if seed is not None:
         wl = replace(wl, seed=int(seed))
@@ -171,6 +179,8 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
         if isinstance(mapping, (str, Path)) else mapping
     tensors = wl.materialise()
     plan = make_plan(wl, lm, ar)
+    if stage_l2:
+        add_l2_staging(plan, ar)
     cfg = ar.cluster
     prog = build_program(plan, cfg)
 
@@ -179,14 +189,17 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
     for buf in plan.zero_buffers:
         cl.write(addr(buf), bytes(plan.buffers[buf].size))
     for buf, key in plan.tensors.items():
+        # staged tensors start in L2 (the program's DMA brings them to L1), the others in L1
+        base = plan.l2_arena + plan.buffers[buf].offset if plan.l2_arena else addr(buf)
         data = np.ascontiguousarray(tensors[key])
         if buf in plan.out_views:       # the padded network input: row by row into the interior
             off, rs = plan.out_views[buf]
+            cl.write(base, bytes(plan.buffers[buf].size))
             rows = data.reshape(data.shape[0], -1)
             for y in range(rows.shape[0]):
-                cl.write(addr(buf) + off + y * rs, rows[y].tobytes())
+                cl.write(base + off + y * rs, rows[y].tobytes())
         else:
-            cl.write(addr(buf), data.tobytes())
+            cl.write(base, data.tobytes())
     for iw in plan.ima_weights:
         mat = ima_weight_block(wl.layer(iw.layer), tensors[f"{iw.layer}.weight"], iw.group,
                                iw.cjob, iw.c0, iw.c1)
@@ -233,6 +246,13 @@ def simulate(workload: Workload | str | Path, arch: Arch | str = "pulp_g22",
                               "golden": "ima_ideal" if lm[layer.name].engine == "ima" else "qnn"}
     ideal = ar.ima.is_ideal or not any(a.engine == "ima" for a in lm.values())
     # with a noisy IMA the outputs are not expected to match: the error statistics are the result
+    if plan.l2_arena:
+        # the output staged back to L2 must equal its L1 copy
+        ob = plan.outputs[wl.output]
+        n = plan.buffers[ob].size
+        back = cl.read(plan.l2_arena + plan.buffers[ob].offset, n) == cl.read(addr(ob), n)
+        layers["stage-out"] = {"mismatches": 0 if back else n, "max_abs_error": 0,
+                               "mean_abs_error": 0.0, "golden": "L1 copy of the output"}
     check = {"passed": all(v["mismatches"] == 0 for v in layers.values()) if ideal else None,
              "mode": "bit-exact" if ideal else "noisy IMA: error statistics",
              "output": wl.output, "layers": layers,

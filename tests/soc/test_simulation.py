@@ -191,3 +191,17 @@ def test_more_rows_than_the_crossbar_is_one_line(tmp_path):
     with pytest.raises(MapError, match="300 weight rows exceed") as e:
         simulate(DATA / "small_ima_cnn.yaml", arch="pulp_g22_multi", mapping=str(m))
     assert "\n" not in str(e.value)
+
+
+def test_staging_through_l2_with_the_dma(tmp_path):
+    plain = simulate(SMALL, mapping="ima_dw")
+    staged = simulate(SMALL, mapping="ima_dw", stage_l2=True, out_dir=tmp_path)
+    assert staged.check["passed"], staged.check
+    assert staged.check["layers"]["stage-out"]["mismatches"] == 0
+    # in: input 8x8x16, the depthwise weights (48 x 9) and biases (48 x 4); out: 8x8x16
+    assert staged.records.counts["dma"]["bytes"] == 1024 + 432 + 192 + 1024
+    assert staged.records.counts["dma"]["jobs"] == 4
+    assert staged.latency_cycles > plain.latency_cycles
+    assert {s.name for s in staged.records.slices if s.track == "dma"} == {"stage-in",
+                                                                           "stage-out"}
+    assert "call  rt_dma_copy" in (tmp_path / "program.S").read_text()
