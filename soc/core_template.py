@@ -101,6 +101,23 @@ def _is32_at(mem, addr):
 
 
 @njit(cache=True, inline="always")
+def tcdm_addr(op, am, x, c, dec, h):
+    """Byte address of the data access of decoded row ``h`` (op ``op``, address mode ``am``)
+    for core ``c``: the common forms inline, the others through ``addr_of``."""
+    a = np.int64(x[c, dec[h, 2]])
+    if am == AM_RS1_IMM:
+        a += np.int64(dec[h, 5])
+    elif am == AM_RS1_RS2:
+        a += np.int64(x[c, dec[h, 3]])
+    elif am == AM_RS1_RS3:
+        a += np.int64(x[c, dec[h, 4]])
+    elif am == AM_CALL:
+        a, size = addr_of(op, a, np.int64(x[c, dec[h, 3]]), np.int64(x[c, dec[h, 4]]),  # noqa: F821
+                          np.int64(dec[h, 5]))
+    return a & 0xFFFFFFFF
+
+
+@njit(cache=True, inline="always")
 def fetch_row_cached(mem, tabs, pc, tmp, code_reg):
     """Decode-cache row of the instruction at ``pc`` (decoded on first use).
 
@@ -736,18 +753,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
             if ic != IC_LOAD and ic != IC_STORE and ic != IC_ELW:
                 peek[c] = 0
                 continue
-            am = amode[op]
-            a = np.int64(x[c, dec[h, 2]])
-            if am == AM_RS1_IMM:
-                a += np.int64(dec[h, 5])
-            elif am == AM_RS1_RS2:
-                a += np.int64(x[c, dec[h, 3]])
-            elif am == AM_RS1_RS3:
-                a += np.int64(x[c, dec[h, 4]])
-            elif am == AM_CALL:
-                a, size = addr_of(op, a, np.int64(x[c, dec[h, 3]]), np.int64(x[c, dec[h, 4]]),
-                                  np.int64(dec[h, 5]))
-            a = a & 0xFFFFFFFF
+            a = tcdm_addr(op, amode[op], x, c, dec, h)
             if a < tb or a >= tb + tsz:
                 continue
             lw = load_stall(hzs[c, HZ_LOAD_RD], ic, reads[op], writes[op],
@@ -969,18 +975,7 @@ def cluster_run(st, mem, tabs, info, slow_csr, eng, t_end):
                     if ic2 != IC_LOAD and ic2 != IC_STORE and ic2 != IC_ELW:
                         nxt = 0
                     elif not icache_on:
-                        am = amode[op2]
-                        a2 = np.int64(x[c, dec[h2, 2]])
-                        if am == AM_RS1_IMM:
-                            a2 += np.int64(dec[h2, 5])
-                        elif am == AM_RS1_RS2:
-                            a2 += np.int64(x[c, dec[h2, 3]])
-                        elif am == AM_RS1_RS3:
-                            a2 += np.int64(x[c, dec[h2, 4]])
-                        elif am == AM_CALL:
-                            a2, size2 = addr_of(op2, a2, np.int64(x[c, dec[h2, 3]]),
-                                                np.int64(x[c, dec[h2, 4]]), np.int64(dec[h2, 5]))
-                        a2 = a2 & 0xFFFFFFFF
+                        a2 = tcdm_addr(op2, amode[op2], x, c, dec, h2)
                         if tb <= a2 < tb + tsz:
                             lw2 = load_stall(hz_load, ic2, reads[op2], writes[op2],
                                              dec[h2, 1], dec[h2, 2], dec[h2, 3], dec[h2, 4])
